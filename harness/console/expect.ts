@@ -1,0 +1,202 @@
+// The expect engine: a text stream from a serial port, and waits on it. Every wait has a step name and a
+// deadline. Bad patterns (panic, Oops, an unexpected reset) are checked on every complete line, always,
+// and fail the pending wait — and every later one — with the line that matched.
+
+import { ProductFailure, StepTimeout, type BootlabFailure } from "../errors/failures.ts";
+import type { BadPattern } from "./bad-patterns.ts";
+
+export type Pattern = string | RegExp;
+
+export interface ExpectOptions {
+  step: string;
+  timeoutMs: number;
+  /** Names of bad patterns this wait expects (e.g. "kernel-panic" in a panic test). */
+  allow?: string[];
+}
+
+export interface Match {
+  /** Index of the pattern that matched, when several were given. */
+  index: number;
+  text: string;
+  groups: string[];
+  /** Text between the previous match and this one. */
+  before: string;
+}
+
+interface Pending {
+  patterns: RegExp[];
+  opts: ExpectOptions;
+  resolve: (m: Match) => void;
+  reject: (e: BootlabFailure) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const MAX_BUFFER = 1 << 20;
+const TAIL_LINES = 20;
+
+function toRegExp(p: Pattern): RegExp {
+  return typeof p === "string" ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : p;
+}
+
+export class ExpectStream {
+  readonly name: string;
+  /** Unconsumed text; matches consume it up to their end. */
+  #buffer = "";
+  /** Offset in #buffer up to which complete lines were checked for bad patterns. */
+  #scanned = 0;
+  #tail: string[] = [];
+  #partial = "";
+  #pending: Pending | undefined;
+  #failure: BootlabFailure | undefined;
+  #bad: BadPattern[];
+  #badCounts = new Map<string, number>();
+  #allowed = new Set<string>();
+
+  constructor(name: string, bad: BadPattern[] = []) {
+    this.name = name;
+    this.#bad = bad;
+  }
+
+  /** The last console lines, for failure reports. */
+  tail(n = TAIL_LINES): string[] {
+    const lines = this.#tail.slice(-n);
+    if (this.#partial.trim()) lines.push(this.#partial);
+    return lines.slice(-n);
+  }
+
+  get failure(): BootlabFailure | undefined {
+    return this.#failure;
+  }
+
+  /** Feeds decoded console text (carriage returns already removed). */
+  push(text: string): void {
+    if (!text) return;
+    this.#buffer += text;
+    const parts = (this.#partial + text).split("\n");
+    this.#partial = parts.pop()!;
+    for (const l of parts) this.#tail.push(l);
+    if (this.#tail.length > 200) this.#tail.splice(0, this.#tail.length - 200);
+    this.#scan(false);
+    this.#tryMatch();
+    if (this.#buffer.length > MAX_BUFFER) {
+      const cut = this.#buffer.length - MAX_BUFFER / 2;
+      this.#buffer = this.#buffer.slice(cut);
+      this.#scanned = Math.max(0, this.#scanned - cut);
+    }
+  }
+
+  /** Fails the pending wait and all later ones (the machine stopped, the console broke). */
+  fail(err: BootlabFailure): void {
+    if (this.#failure) return;
+    this.#failure = err.withContext({ consoleTail: this.tail() });
+    const p = this.#pending;
+    if (p) {
+      this.#pending = undefined;
+      clearTimeout(p.timer);
+      p.reject(this.#failure.withContext({ step: p.opts.step }));
+    }
+  }
+
+  /** Runs `fn` with some bad patterns allowed (e.g. a step that reboots the board on purpose). */
+  async allowing<T>(names: string[], fn: () => Promise<T>): Promise<T> {
+    const added = names.filter((n) => !this.#allowed.has(n));
+    for (const n of added) this.#allowed.add(n);
+    try {
+      return await fn();
+    } finally {
+      for (const n of added) this.#allowed.delete(n);
+    }
+  }
+
+  expect(pattern: Pattern | Pattern[], opts: ExpectOptions): Promise<Match> {
+    if (this.#pending) {
+      return Promise.reject(new Error(`${this.name}: expect("${opts.step}") while "${this.#pending.opts.step}" is still waiting`));
+    }
+    const patterns = (Array.isArray(pattern) ? pattern : [pattern]).map(toRegExp);
+    return new Promise<Match>((resolve, reject) => {
+      if (this.#failure) {
+        reject(this.#failure.withContext({ step: opts.step }));
+        return;
+      }
+      const timer = setTimeout(() => {
+        if (this.#pending?.timer !== timer) return;
+        this.#scan(true); // a bad line with no newline yet is still the better explanation
+        if (this.#pending?.timer !== timer) return;
+        this.#pending = undefined;
+        reject(new StepTimeout(`no ${describePatterns(patterns)} on ${this.name} within ${(opts.timeoutMs / 1000).toFixed(1)} s`, {
+          step: opts.step,
+          expected: describePatterns(patterns),
+          consoleTail: this.tail(),
+        }));
+      }, opts.timeoutMs);
+      this.#pending = { patterns, opts, resolve, reject, timer };
+      this.#scan(false);
+      this.#tryMatch();
+    });
+  }
+
+  #isAllowed(name: string): boolean {
+    return this.#allowed.has(name) || (this.#pending?.opts.allow?.includes(name) ?? false);
+  }
+
+  /** Checks complete lines (and, at a deadline, the partial one) for bad patterns. */
+  #scan(includePartial: boolean): void {
+    if (this.#failure) return;
+    while (this.#scanned < this.#buffer.length) {
+      let nl = this.#buffer.indexOf("\n", this.#scanned);
+      if (nl < 0) {
+        if (!includePartial) return;
+        nl = this.#buffer.length;
+      }
+      const line = this.#buffer.slice(this.#scanned, nl);
+      let lineEnd = Math.min(nl + 1, this.#buffer.length);
+      for (const b of this.#bad) {
+        const m = b.pattern.exec(line);
+        if (!m) continue;
+        const count = (this.#badCounts.get(b.name) ?? 0) + 1;
+        this.#badCounts.set(b.name, count);
+        if (count <= (b.allowedTimes ?? 0) || this.#isAllowed(b.name)) continue;
+        // If what the step waits for is already in the text up to this line, the step wanted it.
+        const consumed = this.#tryMatch(lineEnd);
+        if (consumed >= 0) {
+          lineEnd -= consumed;
+          break;
+        }
+        this.#scanned = lineEnd;
+        this.fail(new ProductFailure(`${b.name} on ${this.name}: ${m[0].trim()}`, { seen: line.trim() }));
+        return;
+      }
+      this.#scanned = lineEnd;
+    }
+  }
+
+  /** Matches the pending wait against the buffer (optionally only up to `limit`); returns the length consumed, or -1. */
+  #tryMatch(limit = this.#buffer.length): number {
+    const p = this.#pending;
+    if (!p) return -1;
+    const hay = this.#buffer.slice(0, limit);
+    let best: { index: number; m: RegExpExecArray } | undefined;
+    p.patterns.forEach((re, index) => {
+      const m = new RegExp(re.source, re.flags.replace("g", "")).exec(hay);
+      if (m && (!best || m.index < best.m.index)) best = { index, m };
+    });
+    if (!best) return -1;
+    const end = best.m.index + best.m[0].length;
+    const match: Match = {
+      index: best.index,
+      text: best.m[0],
+      groups: best.m.slice(1).map((g) => g ?? ""),
+      before: this.#buffer.slice(0, best.m.index),
+    };
+    this.#buffer = this.#buffer.slice(end);
+    this.#scanned = Math.max(0, this.#scanned - end);
+    this.#pending = undefined;
+    clearTimeout(p.timer);
+    p.resolve(match);
+    return end;
+  }
+}
+
+function describePatterns(ps: RegExp[]): string {
+  return ps.map((p) => `/${p.source}/`).join(" or ");
+}

@@ -1,0 +1,84 @@
+// Drives a busybox/POSIX shell on a serial console. Each command is framed by markers that the shell
+// prints with printf escapes (\036), so the echo of the typed line can never look like the marker;
+// the exit status comes back inside the end marker. Kernel messages that land between the markers
+// (printk lines, "[   12.345678] ...", even mid-line) and terminal queries are removed from the output.
+
+import type { SerialConsole } from "./serial-console.ts";
+import { ProductFailure } from "../errors/failures.ts";
+import type { Steps } from "../scenario/steps.ts";
+
+export interface CommandResult {
+  status: number;
+  output: string;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Step name for the timeline and errors; defaults to "run: <command>". */
+  step?: string;
+  /** Bad patterns this command is expected to trigger. */
+  allow?: string[];
+}
+
+const PRINTK_LINE = /\[ *\d+\.\d{6}\] [^\n]*\n/g;
+const CSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** Cleans the text between two markers into what the command printed. */
+export function cleanOutput(raw: string): string {
+  return raw.replace(CSI, "").replace(PRINTK_LINE, "").replace(/^\n/, "").replace(/\n$/, "");
+}
+
+export class LinuxShell {
+  readonly console: SerialConsole;
+  #steps: Steps;
+  #seq = 0;
+  #defaultTimeoutMs: number;
+
+  constructor(console: SerialConsole, steps: Steps, defaultTimeoutMs = 30_000) {
+    this.console = console;
+    this.#steps = steps;
+    this.#defaultTimeoutMs = defaultTimeoutMs;
+  }
+
+  /** Waits until the shell answers a marker: after this, commands can run. */
+  async sync(step = "shell answers", timeoutMs = this.#defaultTimeoutMs): Promise<void> {
+    await this.#steps.run(step, async () => {
+      const id = `${process.pid % 1000}s${++this.#seq}`;
+      // An empty line first, so anything half-typed on the line is finished off.
+      this.console.sendLine("");
+      this.console.sendLine(`printf '\\036BL-${id}-SYNC\\036\\n'`);
+      await this.console.expect(`\x1eBL-${id}-SYNC\x1e`, { step, timeoutMs });
+    });
+  }
+
+  /** Runs a command; resolves with its exit status and output whatever the status. */
+  async run(command: string, opts: RunOptions = {}): Promise<CommandResult> {
+    const step = opts.step ?? `run: ${command.length > 60 ? command.slice(0, 57) + "..." : command}`;
+    return this.#steps.run(step, async () => {
+      const id = `${process.pid % 1000}c${++this.#seq}`;
+      // One compound command: the shell reads (and echoes) every line of it before running any, so no
+      // echo or prompt lands between the markers; a command ending in "&" or spanning lines still works.
+      this.console.sendLine(`printf '\\036BL-${id}-B\\036\\n'; {\n${command}\n}; printf '\\036BL-${id}-E:%d\\036\\n' $?`);
+      const m = await this.console.expect(new RegExp(`\\x1eBL-${id}-B\\x1e\\n([\\s\\S]*?)\\x1eBL-${id}-E:(\\d+)\\x1e`), {
+        step,
+        timeoutMs: opts.timeoutMs ?? this.#defaultTimeoutMs,
+        allow: opts.allow,
+      });
+      return { status: Number(m.groups[1]), output: cleanOutput(m.groups[0]!) };
+    });
+  }
+
+  /** Runs a command that must succeed; a non-zero status is a product failure showing the output. */
+  async expectOk(command: string, opts: RunOptions = {}): Promise<string> {
+    const r = await this.run(command, opts);
+    if (r.status !== 0) {
+      throw new ProductFailure(`\`${command}\` exited with status ${r.status}`, {
+        step: opts.step ?? `run: ${command}`,
+        expected: "exit status 0",
+        seen: r.output.split("\n").slice(-5).join(" | ") || "(no output)",
+        consoleTail: this.console.stream.tail(),
+      });
+    }
+    return r.output;
+  }
+}

@@ -1,0 +1,51 @@
+// A serial port of a machine, as the harness sees it: bytes from QEMU's socket chardev are decoded,
+// written to the transcript and fed to the expect engine; text typed by drivers goes back the same way.
+
+import type { Socket } from "node:net";
+import { type ExpectOptions, ExpectStream, type Match, type Pattern } from "./expect.ts";
+import type { BadPattern } from "./bad-patterns.ts";
+import { Transcript } from "./transcript.ts";
+
+export class SerialConsole {
+  readonly name: string;
+  readonly stream: ExpectStream;
+  readonly transcript: Transcript;
+  #socket: Socket | undefined;
+  #decoder = new TextDecoder("utf-8");
+
+  constructor(name: string, transcriptPath: string, bad: BadPattern[], t0?: number) {
+    this.name = name;
+    this.stream = new ExpectStream(name, bad);
+    this.transcript = new Transcript(transcriptPath, t0);
+  }
+
+  attach(socket: Socket): void {
+    this.#socket = socket;
+    socket.on("data", (b: Buffer) => this.feed(b));
+    socket.on("error", () => {}); // the machine's exit handler reports why the console went away
+  }
+
+  feed(bytes: Uint8Array): void {
+    const text = this.#decoder.decode(bytes, { stream: true }).replace(/\r/g, "");
+    this.transcript.write(text);
+    this.stream.push(text);
+  }
+
+  send(text: string): void {
+    if (!this.#socket || this.#socket.destroyed) return;
+    this.#socket.write(text);
+  }
+
+  sendLine(line: string): void {
+    this.send(line + "\n");
+  }
+
+  expect(pattern: Pattern | Pattern[], opts: ExpectOptions): Promise<Match> {
+    return this.stream.expect(pattern, opts);
+  }
+
+  async close(): Promise<void> {
+    this.#socket?.destroy();
+    await this.transcript.close();
+  }
+}

@@ -1,0 +1,67 @@
+// A booted machine as a scenario sees it: capabilities (console, Linux shell, power, QMP), not "the QEMU
+// driver". Every wait is a named step with a deadline.
+
+import type { Machine } from "../machine/machine.ts";
+import type { Steps } from "../scenario/steps.ts";
+import { LinuxShell } from "../console/linux-shell.ts";
+import type { SerialConsole } from "../console/serial-console.ts";
+import type { Target } from "../targets/catalogue.ts";
+
+export interface BoardTimeouts {
+  bootMs: number;
+  stepMs: number;
+}
+
+export class Board {
+  readonly name: string;
+  readonly target: Target;
+  readonly machine: Machine;
+  readonly mac: string;
+  #steps: Steps;
+  #timeouts: BoardTimeouts;
+  #shell: LinuxShell | undefined;
+
+  constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts) {
+    this.name = name;
+    this.target = machine.target;
+    this.machine = machine;
+    this.mac = mac;
+    this.#steps = steps;
+    this.#timeouts = timeouts;
+  }
+
+  get console(): SerialConsole {
+    return this.machine.console;
+  }
+
+  /** Waits on the console inside a named step. */
+  expect(pattern: string | RegExp, step: string, opts: { timeoutMs?: number; allow?: string[] } = {}) {
+    return this.#steps.run(step, () =>
+      this.console.expect(pattern, { step, timeoutMs: opts.timeoutMs ?? this.#timeouts.stepMs, allow: opts.allow }));
+  }
+
+  /** Waits for bootlab's init to hand over a shell, then syncs with it. */
+  async shell(): Promise<LinuxShell> {
+    if (this.#shell) return this.#shell;
+    await this.expect(/bootlab-init: ready[^\n]*\n/, "kernel boots to the shell", { timeoutMs: this.#timeouts.bootMs });
+    const sh = new LinuxShell(this.console, this.#steps, this.#timeouts.stepMs);
+    await sh.sync();
+    this.#shell = sh;
+    return sh;
+  }
+
+  /** Powers the guest off from its shell and waits for QEMU to exit cleanly. */
+  async powerOff(): Promise<void> {
+    const sh = await this.shell();
+    await this.#steps.run("power off", async () => {
+      this.machine.expectExit();
+      sh.console.sendLine("poweroff -f");
+      await this.machine.waitForPowerOff("power off", this.#timeouts.stepMs);
+    });
+  }
+
+  /** QEMU's view of the machine (running, paused, shutdown, …). */
+  async status(): Promise<string> {
+    return (await this.machine.qmp.status()).status;
+  }
+}

@@ -1,0 +1,95 @@
+// The lab of one scenario run on one target: the machines it powers on and the LAN they share. It owns
+// all of them, so whatever happens in the scenario, closing the lab stops everything.
+
+import { mkdirSync, writeFileSync, chmodSync } from "node:fs";
+import { join } from "node:path";
+import type { Owner } from "../lifecycle/owner.ts";
+import type { Steps } from "../scenario/steps.ts";
+import type { Target } from "../targets/catalogue.ts";
+import { Machine } from "../machine/machine.ts";
+import { type BootMedia, macFor, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
+import { linuxBadPatterns } from "../console/bad-patterns.ts";
+import { LanSegment, type FrameEvent } from "../lan/segment.ts";
+import { Board, type BoardTimeouts } from "./board.ts";
+
+export interface BootOptions extends BootMedia {
+  /** Name of the machine in this lab (default: the target's name). */
+  name?: string;
+  /** Plug the board's NIC into the lab LAN (default true). */
+  lan?: boolean;
+}
+
+export class Lab {
+  readonly runDir: string;
+  readonly artifacts: string;
+  readonly boards: Board[] = [];
+  #owner: Owner;
+  #steps: Steps;
+  #timeouts: BoardTimeouts;
+  #lan: LanSegment | undefined;
+  #seed: string;
+  #frames: FrameEvent[] = [];
+
+  constructor(o: { owner: Owner; steps: Steps; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string }) {
+    this.#owner = o.owner;
+    this.#steps = o.steps;
+    this.runDir = o.runDir;
+    this.artifacts = o.artifacts;
+    this.#timeouts = o.timeouts;
+    this.#seed = o.seed;
+  }
+
+  /** Frames seen on the lab LAN so far (the capture and the host stack come with the LAN issue). */
+  get frames(): readonly FrameEvent[] {
+    return this.#frames;
+  }
+
+  async #segment(): Promise<LanSegment> {
+    if (!this.#lan) {
+      this.#lan = new LanSegment("lan0", this.#owner);
+      this.#lan.onFrame((e) => {
+        if (this.#frames.length < 10_000) this.#frames.push(e);
+      });
+    }
+    return this.#lan;
+  }
+
+  /** Powers on a machine of `target` with the given boot media. */
+  async boot(target: Target, opts: BootOptions = {}): Promise<Board> {
+    const name = opts.name ?? target.name;
+    if (this.boards.some((b) => b.name === name)) throw new Error(`a machine named "${name}" is already in this lab`);
+    return this.#steps.run(`power on ${name}`, async () => {
+      const artifacts = this.boards.length === 0 && !opts.name ? this.artifacts : join(this.artifacts, name);
+      mkdirSync(artifacts, { recursive: true });
+      const mac = macFor(`${this.#seed}/${name}`);
+      const nics: NicPlan[] = [{ id: "n0", mac }];
+      if (opts.lan !== false) {
+        const lan = await this.#segment();
+        const sock = join(this.runDir, `${name}-lan0.sock`);
+        await lan.addPort(name, sock);
+        nics[0]!.lanSocket = sock;
+      }
+      const media: BootMedia = { kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
+      writeRepro(artifacts, qemuArgs({ target, media, nics, consoles: [], interactive: true }));
+      const machine = await Machine.start({
+        name, target, media, nics, artifacts, runDir: this.runDir, owner: this.#owner,
+        badPatterns: linuxBadPatterns(),
+      });
+      const board = new Board(name, machine, mac, this.#steps, this.#timeouts);
+      this.boards.push(board);
+      return board;
+    });
+  }
+}
+
+function writeRepro(dir: string, argv: string[]): void {
+  const path = join(dir, "repro.sh");
+  writeFileSync(path, [
+    "#!/bin/sh",
+    "# Brings the same machine back up with its serial console on this terminal (Ctrl-A X quits QEMU).",
+    "# The NIC is present but unplugged: the lab LAN lives only while bootlab runs.",
+    `exec ${shellQuote(argv)} "$@"`,
+    "",
+  ].join("\n"));
+  chmodSync(path, 0o755);
+}

@@ -1,0 +1,198 @@
+// A QEMU machine started from a target and a boot plan. The harness listens on every socket first
+// (consoles, QMP, LAN ports), QEMU starts paused and connects to them, and only then runs — so no byte
+// of output is lost and a dead NIC cannot go unnoticed. The process is owned: stopped on success,
+// failure and Ctrl-C, and killed by its watchdog if the harness itself dies.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server, type Socket } from "node:net";
+import { rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Target } from "../targets/catalogue.ts";
+import type { Owner } from "../lifecycle/owner.ts";
+import { InfrastructureError, ProductFailure, StepTimeout } from "../errors/failures.ts";
+import { type BootMedia, type NicPlan, qemuArgs, shellQuote } from "./qemu-args.ts";
+import { QmpClient } from "./qmp.ts";
+import { SerialConsole } from "../console/serial-console.ts";
+import type { BadPattern } from "../console/bad-patterns.ts";
+
+const WATCHDOG = join(dirname(fileURLToPath(import.meta.url)), "watchdog.sh");
+
+export interface MachineOptions {
+  name: string;
+  target: Target;
+  media: BootMedia;
+  nics: NicPlan[];
+  /** Folder for transcripts and the command line. */
+  artifacts: string;
+  /** Short folder for unix sockets (paths must stay under 108 bytes). */
+  runDir: string;
+  owner: Owner;
+  badPatterns: BadPattern[];
+  /** How long QEMU may take to start and connect its sockets. */
+  startTimeoutMs?: number;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  stderr: string;
+}
+
+/** Accepts the first connection on a fresh unix socket; QEMU connects as the client. */
+function listenOnce(path: string): { server: Server; connection: Promise<Socket> } {
+  rmSync(path, { force: true });
+  const server = createServer();
+  const connection = new Promise<Socket>((resolve, reject) => {
+    server.once("connection", (s: Socket) => resolve(s));
+    server.once("error", reject);
+  });
+  server.listen(path);
+  return { server, connection };
+}
+
+export class Machine {
+  readonly name: string;
+  readonly target: Target;
+  readonly argv: string[];
+  readonly console: SerialConsole;
+  readonly qmp: QmpClient;
+  readonly exited: Promise<ExitInfo>;
+  #child: ChildProcess;
+  #expectingExit = false;
+  #exitInfo: ExitInfo | undefined;
+
+  private constructor(name: string, target: Target, argv: string[], console: SerialConsole, qmp: QmpClient, child: ChildProcess, exited: Promise<ExitInfo>) {
+    this.name = name;
+    this.target = target;
+    this.argv = argv;
+    this.console = console;
+    this.qmp = qmp;
+    this.#child = child;
+    this.exited = exited;
+    exited.then((info) => {
+      this.#exitInfo = info;
+      this.console.stream.fail(this.#exitFailure(info));
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get running(): boolean {
+    return this.#exitInfo === undefined;
+  }
+
+  #exitFailure(info: ExitInfo) {
+    const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+    if (this.#expectingExit) return new ProductFailure(`${this.name} has powered off`, { seen: `QEMU ${how}` });
+    if (info.code === 0) {
+      // -no-reboot turns a guest reboot or power-off into a clean QEMU exit.
+      return new ProductFailure(`${this.name} powered off or rebooted unexpectedly (QEMU ${how})`, { seen: `QEMU ${how}` });
+    }
+    const err = info.stderr.trim().split("\n").slice(-5).join(" | ");
+    return new InfrastructureError(`QEMU for ${this.name} ${how}${err ? ": " + err : ""}`, { seen: err });
+  }
+
+  static async start(o: MachineOptions): Promise<Machine> {
+    const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.console.linuxDevice}.raw`) };
+    const qmpSocket = join(o.runDir, `${o.name}-qmp.sock`);
+    const argv = qemuArgs({ target: o.target, media: o.media, nics: o.nics, consoles: [consolePlan], qmpSocket });
+    writeFileSync(join(o.artifacts, "qemu-cmdline.txt"), shellQuote(argv) + "\n");
+
+    const con = listenOnce(consolePlan.socket);
+    const qmpL = listenOnce(qmpSocket);
+    const closeListeners = () => {
+      for (const l of [con, qmpL]) l.server.close();
+      rmSync(consolePlan.socket, { force: true });
+      rmSync(qmpSocket, { force: true });
+    };
+    o.owner.adopt(`${o.name} sockets`, closeListeners);
+
+    const t0 = performance.now();
+    const child = spawn("sh", [WATCHDOG, ...argv], { stdio: ["pipe", "ignore", "pipe"], detached: true });
+    let stderr = "";
+    child.stderr!.on("data", (b: Buffer) => {
+      stderr = (stderr + b.toString("utf8")).slice(-8192);
+    });
+    child.stdin!.on("error", () => {});
+    const exited = new Promise<ExitInfo>((resolve) => {
+      child.on("exit", (code, signal) => resolve({ code, signal, stderr }));
+      child.on("error", (e) => resolve({ code: -1, signal: null, stderr: `could not start: ${e.message}` }));
+    });
+    // Stop order: ask QEMU to quit, then TERM the process group, then KILL; finally drop the watchdog pipe.
+    o.owner.adopt(`${o.name} QEMU`, async () => {
+      await stopProcess(child, exited, qmpClient);
+    });
+
+    let qmpClient: QmpClient | undefined;
+    const timeout = o.startTimeoutMs ?? 15_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const startFailed = new Promise<never>((_, reject) => {
+      exited.then((info) => reject(new InfrastructureError(
+        `QEMU for ${o.name} exited during start-up (code ${info.code}): ${info.stderr.trim() || "(no output)"}`,
+        { seen: shellQuote(argv) },
+      )));
+      timer = setTimeout(() => reject(new InfrastructureError(
+        `QEMU for ${o.name} did not connect its console and QMP sockets within ${timeout / 1000} s`,
+        { seen: stderr.trim() },
+      )), timeout);
+    });
+    try {
+      const [conSock, qmpSock] = await Promise.race([Promise.all([con.connection, qmpL.connection]), startFailed]);
+      const console = new SerialConsole(consolePlan.id, join(o.artifacts, `console-${o.target.console.linuxDevice}.log`), o.badPatterns, t0);
+      o.owner.adopt(`${o.name} console`, () => console.close());
+      console.attach(conSock);
+      qmpClient = await Promise.race([QmpClient.connect(qmpSock), startFailed]);
+      await qmpClient.execute("cont");
+      return new Machine(o.name, o.target, argv, console, qmpClient, child, exited);
+    } finally {
+      clearTimeout(timer);
+      startFailed.catch(() => {});
+    }
+  }
+
+  /** Waits for QEMU to exit because the guest powered off (the step expects it). */
+  async waitForPowerOff(step: string, timeoutMs: number): Promise<ExitInfo> {
+    this.#expectingExit = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const info = await Promise.race([
+        this.exited,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StepTimeout(`${this.name} did not power off within ${timeoutMs / 1000} s`, {
+            step, expected: "QEMU to exit after the guest powered off", consoleTail: this.console.stream.tail(),
+          })), timeoutMs);
+        }),
+      ]);
+      if (info.code !== 0) throw this.#exitFailure({ ...info });
+      return info;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Marks that the machine is about to stop on purpose (no failure when it does). */
+  expectExit(): void {
+    this.#expectingExit = true;
+  }
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<ExitInfo>, qmp: QmpClient | undefined): Promise<void> {
+  const done = () => child.exitCode !== null || child.signalCode !== null;
+  const waitExit = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+  if (!done() && qmp) {
+    await qmp.execute("quit", undefined, 2000).catch(() => {});
+    await waitExit(3000);
+  }
+  if (!done() && child.pid) {
+    try { process.kill(-child.pid, "SIGTERM"); } catch { /* already gone */ }
+    if (!(await waitExit(3000))) {
+      try { process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
+      await waitExit(3000);
+    }
+  }
+  qmp?.close();
+  child.stdin?.destroy();
+}

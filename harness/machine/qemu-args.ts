@@ -1,0 +1,86 @@
+// Turns a target (data) plus what a scenario asked for into QEMU's command line. Pure: no processes,
+// no files — the same function makes the harness's command line and the one in repro.sh.
+
+import type { Target } from "../targets/catalogue.ts";
+
+export interface BootMedia {
+  /** -kernel image (direct kernel boot). */
+  kernel?: string;
+  initrd?: string;
+  /** Words added to the kernel command line after the console and panic settings. */
+  append?: string[];
+}
+
+export interface NicPlan {
+  id: string;
+  mac: string;
+  /** Unix socket of the lab LAN port this NIC plugs into; undefined = a NIC with no cable. */
+  lanSocket?: string;
+}
+
+export interface ConsolePlan {
+  id: string;
+  /** Unix socket the harness listens on; QEMU connects to it. */
+  socket: string;
+  /** QEMU's own raw log of every byte the port sent. */
+  logfile: string;
+}
+
+export interface QemuPlan {
+  target: Target;
+  media: BootMedia;
+  nics: NicPlan[];
+  /** Interactive variant for repro.sh: serial on stdio, no QMP socket, start at once. */
+  interactive?: boolean;
+  consoles: ConsolePlan[];
+  qmpSocket?: string;
+  extraArgs?: string[];
+}
+
+export function kernelCommandLine(target: Target, media: BootMedia): string {
+  // panic=1 with -no-reboot makes a panicking guest end QEMU instead of hanging it forever.
+  return [`console=${target.console.linuxDevice}`, "panic=1", ...target.kernel.cmdline, ...(media.append ?? [])].join(" ");
+}
+
+export function qemuArgs(plan: QemuPlan): string[] {
+  const t = plan.target;
+  const a: string[] = [t.qemu.binary, "-M", t.qemu.machine];
+  if (t.qemu.cpu) a.push("-cpu", t.qemu.cpu);
+  a.push("-m", String(t.qemu.memoryMiB), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot");
+  if (plan.interactive) {
+    a.push("-serial", "mon:stdio");
+  } else {
+    // Start paused: the harness attaches to every console first and then says "cont", so no byte is lost.
+    a.push("-S");
+    for (const c of plan.consoles) {
+      a.push("-chardev", `socket,id=${c.id},path=${c.socket},server=off,logfile=${c.logfile}`, "-serial", `chardev:${c.id}`);
+    }
+    if (plan.qmpSocket) a.push("-chardev", `socket,id=qmp,path=${plan.qmpSocket},server=off`, "-mon", "chardev=qmp,mode=control");
+  }
+  for (const n of plan.nics) {
+    if (n.lanSocket && !plan.interactive) {
+      a.push("-netdev", `stream,id=${n.id},server=off,addr.type=unix,addr.path=${n.lanSocket}`);
+    } else {
+      a.push("-netdev", `hubport,id=${n.id},hubid=${plan.nics.indexOf(n)}`);
+    }
+    a.push("-device", `${t.nic.device},netdev=${n.id},mac=${n.mac}`);
+  }
+  if (plan.media.kernel) a.push("-kernel", plan.media.kernel);
+  if (plan.media.initrd) a.push("-initrd", plan.media.initrd);
+  if (plan.media.kernel) a.push("-append", kernelCommandLine(t, plan.media));
+  a.push(...t.qemu.extraArgs, ...(plan.extraArgs ?? []));
+  return a;
+}
+
+/** Quotes argv for a POSIX shell (repro.sh, logs). */
+export function shellQuote(argv: string[]): string {
+  return argv.map((w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** A locally administered MAC derived from a name, so the same scenario gets the same MAC every run. */
+export function macFor(seed: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193) >>> 0;
+  const b = [0x52, 0x54, 0x00, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
+  return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}

@@ -1,0 +1,15 @@
+// Where things live: the project checkout, the fixture cache (outside git), the default artifact folder.
+
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const projectRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Fixture cache: $BOOTLAB_CACHE, else $XDG_CACHE_HOME/bootlab, else ~/.cache/bootlab. */
+export function cacheRoot(): string {
+  const env = process.env;
+  if (env.BOOTLAB_CACHE) return resolve(env.BOOTLAB_CACHE);
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "bootlab");
+  return join(homedir(), ".cache", "bootlab");
+}

@@ -1,0 +1,45 @@
+// What a scenario body receives: the target it runs on, the lab (machines + LAN), fixtures bound to the
+// target, and named steps with deadlines.
+
+import type { Target } from "../targets/catalogue.ts";
+import type { Lab } from "../lab/lab.ts";
+import type { Fixtures, InitramfsOptions } from "../fixtures/fixtures.ts";
+import type { Steps } from "./steps.ts";
+import type { Transcript } from "../console/transcript.ts";
+
+export interface TargetFixtures {
+  /** Path of the target's Debian kernel image. */
+  kernel(): Promise<string>;
+  /** Kernel release string (uname -r) of that kernel. */
+  kernelRelease(): Promise<string>;
+  /** Path of an initramfs with busybox, an init script from fixtures/init/, and modules. */
+  initramfs(opts?: InitramfsOptions): Promise<string>;
+}
+
+export interface ScenarioContext {
+  target: Target;
+  lab: Lab;
+  fixtures: TargetFixtures;
+  /** Runs `fn` as a named step of the timeline, optionally with its own deadline. */
+  step<T>(name: string, fn: () => Promise<T>, opts?: { timeoutSeconds?: number }): Promise<T>;
+  /** A note in the run log. */
+  log(message: string): void;
+}
+
+export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps): TargetFixtures {
+  return {
+    kernel: () => steps.run("fetch kernel", async () => (await fixtures.kernel(target)).image),
+    kernelRelease: async () => (await fixtures.kernel(target)).release,
+    initramfs: (opts) => steps.run("build initramfs", () => fixtures.initramfs(target, opts)),
+  };
+}
+
+export function makeContext(o: { target: Target; lab: Lab; fixtures: Fixtures; steps: Steps; log?: Transcript }): ScenarioContext {
+  return {
+    target: o.target,
+    lab: o.lab,
+    fixtures: targetFixtures(o.fixtures, o.target, o.steps),
+    step: (name, fn, opts) => o.steps.run(name, fn, { timeoutMs: opts?.timeoutSeconds ? opts.timeoutSeconds * 1000 : undefined }),
+    log: (m) => o.log?.note(m),
+  };
+}

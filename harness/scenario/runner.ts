@@ -1,0 +1,192 @@
+// Runs scenario files: finds them, validates every header before any machine starts, then runs each
+// scenario on each of its targets with its own lab, deadline and artifact folder. A run never leaves
+// anything behind: each scenario × target has an Owner that is closed whatever happens.
+
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { asFailure, type BootlabFailure, ScenarioError, StepTimeout } from "../errors/failures.ts";
+import { Owner } from "../lifecycle/owner.ts";
+import { type ValidScenario, validateScenario } from "./define.ts";
+import { Steps, type StepRecord } from "./steps.ts";
+import { Lab } from "../lab/lab.ts";
+import { makeContext } from "./context.ts";
+import { Fixtures } from "../fixtures/fixtures.ts";
+import { Transcript } from "../console/transcript.ts";
+import { projectRoot } from "../paths.ts";
+
+export interface ScenarioResult {
+  id: string;
+  name: string;
+  file: string;
+  target: string;
+  status: "passed" | "failed";
+  /** The failure, for failed runs; for an expected failure that happened, kept as information. */
+  failure?: BootlabFailure;
+  expectedFailureSeen?: boolean;
+  durationMs: number;
+  steps: StepRecord[];
+  summary: string;
+  artifacts: string;
+}
+
+export interface RunOptions {
+  /** Files or folders of scenarios. */
+  paths: string[];
+  /** Target names to run on (intersected with each scenario's), or "all". */
+  targets?: string[] | "all";
+  outDir?: string;
+  fixtures?: Fixtures;
+  /** Called with each result as soon as it is known. */
+  onResult?: (r: ScenarioResult) => void;
+  /** Called when a scenario × target starts. */
+  onStart?: (s: ValidScenario, target: string) => void;
+}
+
+/** Expands files and folders to scenario files (*.ts, sorted), relative ids under scenarios/. */
+export function findScenarioFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(p);
+    if (!existsSync(abs)) throw new ScenarioError(`${p}: no such file or folder`, { expected: "a scenario file (.ts) or a folder of them" });
+    if (statSync(abs).isDirectory()) {
+      const walk = (d: string) => {
+        for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+          if (e.isDirectory()) walk(join(d, e.name));
+          else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) out.push(join(d, e.name));
+        }
+      };
+      walk(abs);
+    } else if (abs.endsWith(".ts")) out.push(abs);
+    else throw new ScenarioError(`${p}: not a scenario file`, { expected: "a .ts file" });
+  }
+  return [...new Set(out)];
+}
+
+export function scenarioId(file: string): string {
+  const base = join(projectRoot, "scenarios");
+  const rel = file.startsWith(base + "/") ? relative(base, file) : relative(process.cwd(), file);
+  return rel.replace(/\.ts$/, "").replace(/^(\.\.\/)+/, "");
+}
+
+/** Imports and validates every scenario; all problems of all files are reported together. */
+export async function loadScenarios(paths: string[]): Promise<ValidScenario[]> {
+  const files = findScenarioFiles(paths);
+  if (files.length === 0) throw new ScenarioError(`no scenario files in ${paths.join(", ")}`);
+  const valid: ValidScenario[] = [];
+  const problems: string[] = [];
+  for (const f of files) {
+    try {
+      const mod = await import(pathToFileURL(f).href) as Record<string, unknown>;
+      valid.push(validateScenario(f, scenarioId(f), mod));
+    } catch (e) {
+      problems.push(e instanceof ScenarioError ? e.message : `${f}: cannot be loaded: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ScenarioError(problems.join("\n"), { expected: "valid scenario files; nothing was started" });
+  return valid;
+}
+
+export function selectTargets(s: ValidScenario, wanted: string[] | "all" | undefined): string[] {
+  const mine = s.targets.map((t) => t.name);
+  if (!wanted || wanted === "all") return mine;
+  return mine.filter((t) => wanted.includes(t));
+}
+
+export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> {
+  const scenarios = await loadScenarios(opts.paths);
+  if (opts.targets && opts.targets !== "all") {
+    const known = new Set(scenarios.flatMap((s) => s.targets.map((t) => t.name)));
+    const unknown = opts.targets.filter((t) => !known.has(t));
+    if (unknown.length) {
+      throw new ScenarioError(`--target ${unknown.join(",")}: no scenario in this run has that target`, {
+        expected: `one of: ${[...known].join(", ")}, or all`,
+      });
+    }
+  }
+  const fixtures = opts.fixtures ?? new Fixtures();
+  const outDir = resolve(opts.outDir ?? "out");
+  const results: ScenarioResult[] = [];
+  for (const s of scenarios) {
+    for (const targetName of selectTargets(s, opts.targets)) {
+      opts.onStart?.(s, targetName);
+      const r = await runOne(s, targetName, fixtures, outDir);
+      results.push(r);
+      opts.onResult?.(r);
+    }
+  }
+  return results;
+}
+
+/** Runs one scenario on one target with its own lab, deadline and artifact folder. */
+export async function runOne(s: ValidScenario, targetName: string, fixtures: Fixtures, outDir: string): Promise<ScenarioResult> {
+  const target = s.targets.find((t) => t.name === targetName)!;
+  const artifacts = join(outDir, s.id, targetName);
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  // Unix socket paths are limited to 108 bytes: keep them in a short temp folder, not in out/.
+  const runDir = mkdtempSync(join(tmpdir(), "bootlab-"));
+  const owner = new Owner(`${s.id}@${targetName}`);
+  owner.adopt("run folder", () => rmSync(runDir, { recursive: true, force: true }));
+  const steps = new Steps();
+  const log = new Transcript(join(artifacts, "run.log"), steps.t0);
+  const t0 = performance.now();
+  const lab = new Lab({
+    owner, steps, runDir, artifacts, seed: `${s.id}@${targetName}`,
+    timeouts: { bootMs: s.header.timeouts.bootSeconds * 1000, stepMs: s.header.timeouts.stepSeconds * 1000 },
+  });
+  let failure: BootlabFailure | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const limitMs = s.header.timeouts.scenarioSeconds * 1000;
+    await Promise.race([
+      s.body(makeContext({ target, lab, fixtures, steps, log })),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StepTimeout(`the scenario did not finish within ${s.header.timeouts.scenarioSeconds} s`, {
+          step: steps.current(), expected: "the scenario body to return",
+        })), limitMs);
+      }),
+    ]);
+  } catch (e) {
+    failure = asFailure(e);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (failure) {
+    failure = failure.withContext({
+      scenario: s.id,
+      target: targetName,
+      step: steps.current(),
+      consoleTail: lab.boards[0]?.console.stream.tail(),
+    });
+  }
+  const problems = await owner.close();
+  for (const p of problems) log.note(`cleanup problem: ${p}`);
+  let status: "passed" | "failed" = failure ? "failed" : "passed";
+  let expectedFailureSeen: boolean | undefined;
+  const ef = s.header.expectFailure;
+  if (ef) {
+    expectedFailureSeen = !!failure && failure.kind === ef.kind && failure.report().includes(ef.message);
+    status = expectedFailureSeen ? "passed" : "failed";
+    if (!failure) {
+      failure = new ScenarioError(`expected a ${ef.kind} failure containing "${ef.message}", but the scenario passed`, {
+        scenario: s.id, target: targetName, expected: `${ef.kind} failure: ${ef.message}`,
+      });
+    }
+  }
+  const result: ScenarioResult = {
+    id: s.id, name: s.header.name, file: s.file, target: targetName, status, failure, expectedFailureSeen,
+    durationMs: performance.now() - t0, steps: steps.records, summary: steps.summary(), artifacts,
+  };
+  if (failure) log.note(failure.report());
+  await log.close();
+  writeFileSync(join(artifacts, "timeline.json"), JSON.stringify({
+    scenario: s.id, name: s.header.name, target: targetName, status, durationMs: Math.round(result.durationMs),
+    failure: failure ? { kind: failure.kind, message: failure.message, context: { ...failure.context, consoleTail: undefined } } : undefined,
+    expectedFailureSeen,
+    steps: steps.records.map((r) => ({ ...r, startMs: Math.round(r.startMs), endMs: r.endMs === undefined ? undefined : Math.round(r.endMs) })),
+  }, null, 2) + "\n");
+  if (failure) writeFileSync(join(artifacts, "failure.txt"), failure.report() + "\n");
+  return result;
+}

@@ -1,0 +1,72 @@
+// The step timeline of one scenario run: every wait in bootlab happens inside a named step, and each step
+// records when it started and ended and how it ended. Failures leaving a step get its name attached.
+
+import { asFailure, type FailureKind, StepTimeout } from "../errors/failures.ts";
+
+export interface StepRecord {
+  name: string;
+  /** Nesting depth: 0 for steps the scenario runs, 1+ for the steps inside them. */
+  depth: number;
+  startMs: number;
+  endMs?: number;
+  status: "running" | "passed" | "failed";
+  failure?: { kind: FailureKind; message: string };
+}
+
+export class Steps {
+  readonly records: StepRecord[] = [];
+  readonly t0: number;
+  #depth = 0;
+  #onChange: ((r: StepRecord) => void) | undefined;
+
+  constructor(t0 = performance.now(), onChange?: (r: StepRecord) => void) {
+    this.t0 = t0;
+    this.#onChange = onChange;
+  }
+
+  /** The innermost step still running. */
+  current(): string | undefined {
+    for (let i = this.records.length - 1; i >= 0; i--) if (this.records[i]!.status === "running") return this.records[i]!.name;
+    return undefined;
+  }
+
+  /** Runs `fn` as a named step; with a deadline, the step fails with StepTimeout when it passes. */
+  async run<T>(name: string, fn: () => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+    const rec: StepRecord = { name, depth: this.#depth, startMs: performance.now() - this.t0, status: "running" };
+    this.records.push(rec);
+    this.#onChange?.(rec);
+    this.#depth++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const work = fn();
+      const result = opts.timeoutMs === undefined ? await work : await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new StepTimeout(`step "${name}" did not finish within ${(opts.timeoutMs! / 1000).toFixed(1)} s`, {
+            step: name,
+          })), opts.timeoutMs);
+        }),
+      ]);
+      rec.status = "passed";
+      return result;
+    } catch (e) {
+      const f = asFailure(e).withContext({ step: name });
+      rec.status = "failed";
+      rec.failure = { kind: f.kind, message: f.message };
+      throw f;
+    } finally {
+      clearTimeout(timer);
+      this.#depth--;
+      rec.endMs = performance.now() - this.t0;
+      this.#onChange?.(rec);
+    }
+  }
+
+  /** "power on 0.2 s · boot 3.1 s · …" for the top-level steps. */
+  summary(): string {
+    return this.records
+      .filter((r) => r.depth === 0 && r.endMs !== undefined)
+      .map((r) => `${r.name} ${((r.endMs! - r.startMs) / 1000).toFixed(1)} s`)
+      .join(" · ");
+  }
+}

@@ -1,0 +1,116 @@
+// The machine catalogue: targets/*.json, one file per board, validated up front. Adding a board is adding
+// a file here — the launcher has no per-machine branches.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { FieldReader } from "../validation/fields.ts";
+import { ScenarioError } from "../errors/failures.ts";
+import { projectRoot } from "../paths.ts";
+
+export interface Target {
+  name: string;
+  description: string;
+  /** Debian architecture the guest software comes from. */
+  debianArch: string;
+  /** What `uname -m` prints in the guest. */
+  unameMachine: string;
+  qemu: {
+    binary: string;
+    machine: string;
+    cpu?: string;
+    memoryMiB: number;
+    extraArgs: string[];
+  };
+  console: {
+    /** The kernel's name for the first serial port, used in `console=`. */
+    linuxDevice: string;
+  };
+  nic: {
+    /** QEMU -device model of the board's NIC. */
+    device: string;
+    /** Modules that drive it under Debian's kernel, dependencies resolved by the fixtures. */
+    linuxModules: string[];
+    linuxName: string;
+  };
+  kernel: {
+    /** Debian package (usually a meta package) that provides the kernel. */
+    package: string;
+    /** Path of the kernel image inside the unpacked package; {version} is the kernel release. */
+    file: string;
+    /** Extra kernel command-line words this board needs. */
+    cmdline: string[];
+  };
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Validates one target object; `source` names the file in error messages. */
+export function parseTarget(source: string, raw: unknown): Target {
+  const r = new FieldReader(source, raw);
+  const name = r.string("name", { pattern: NAME, what: "a lower-case name like \"malta-mipsel\"" });
+  const description = r.string("description");
+  const debianArch = r.oneOf("debianArch", ["mipsel", "mips", "armhf", "armel", "arm64"] as const);
+  const unameMachine = r.string("unameMachine");
+  const q = r.object("qemu")!;
+  const qemu = {
+    binary: q.string("binary", { pattern: /^qemu-system-[a-z0-9_]+$/, what: "a qemu-system-* binary name" }),
+    machine: q.string("machine"),
+    cpu: q.optionalString("cpu"),
+    memoryMiB: q.number("memoryMiB", { integer: true, min: 16, max: 16384, unit: "MiB" }),
+    extraArgs: q.stringArray("extraArgs", { optional: true }),
+  };
+  q.noOtherFields();
+  const c = r.object("console")!;
+  const console = { linuxDevice: c.string("linuxDevice", { pattern: /^tty[A-Za-z0-9]+$/, what: "a tty name like ttyS0" }) };
+  c.noOtherFields();
+  const n = r.object("nic")!;
+  const nic = {
+    device: n.string("device"),
+    linuxModules: n.stringArray("linuxModules"),
+    linuxName: n.string("linuxName"),
+  };
+  n.noOtherFields();
+  const k = r.object("kernel")!;
+  const kernel = {
+    package: k.string("package"),
+    file: k.string("file", { pattern: /\{version\}/, what: "a path containing {version}" }),
+    cmdline: k.stringArray("cmdline", { optional: true }),
+  };
+  k.noOtherFields();
+  r.noOtherFields();
+  r.throwIfProblems("target");
+  if (source.endsWith(".json") && basename(source, ".json") !== name) {
+    throw new ScenarioError(`${source}: field name: expected "${basename(source, ".json")}" (the file's name), got "${name}"`);
+  }
+  return { name, description, debianArch, unameMachine, qemu, console, nic, kernel };
+}
+
+let cached: Map<string, Target> | undefined;
+
+/** Loads and validates every target in a folder (default: the project's targets/). */
+export function loadCatalogue(dir = join(projectRoot, "targets")): Map<string, Target> {
+  if (cached && dir === join(projectRoot, "targets")) return cached;
+  const out = new Map<string, Target>();
+  for (const f of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+    const file = join(dir, f);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new ScenarioError(`${file}: not valid JSON: ${(e as Error).message}`);
+    }
+    const t = parseTarget(file, raw);
+    out.set(t.name, t);
+  }
+  if (dir === join(projectRoot, "targets")) cached = out;
+  return out;
+}
+
+export function getTarget(name: string): Target {
+  const cat = loadCatalogue();
+  const t = cat.get(name);
+  if (!t) {
+    throw new ScenarioError(`unknown target "${name}"`, { expected: `one of: ${[...cat.keys()].join(", ")}` });
+  }
+  return t;
+}
