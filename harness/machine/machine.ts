@@ -88,8 +88,7 @@ export class Machine {
     const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
     if (this.#expectingExit) return new ProductFailure(`${this.name} has powered off`, { seen: `QEMU ${how}` });
     if (info.code === 0) {
-      // -no-reboot turns a guest reboot or power-off into a clean QEMU exit.
-      return new ProductFailure(`${this.name} powered off or rebooted unexpectedly (QEMU ${how})`, { seen: `QEMU ${how}` });
+      return new ProductFailure(`${this.name} powered off unexpectedly (QEMU ${how})`, { seen: `QEMU ${how}` });
     }
     const err = info.stderr.trim().split("\n").slice(-5).join(" | ");
     return new InfrastructureError(`QEMU for ${this.name} ${how}${err ? ": " + err : ""}`, { seen: err });

@@ -38,7 +38,7 @@ export interface QemuPlan {
 }
 
 export function kernelCommandLine(target: Target, media: BootMedia): string {
-  // panic=1 with -no-reboot makes a panicking guest end QEMU instead of hanging it forever.
+  // panic=1: a panicking guest reboots instead of hanging; the console watcher has already failed the step.
   return [`console=${target.console.linuxDevice}`, "panic=1", ...target.kernel.cmdline, ...(media.append ?? [])].join(" ");
 }
 
@@ -46,7 +46,9 @@ export function qemuArgs(plan: QemuPlan): string[] {
   const t = plan.target;
   const a: string[] = [t.qemu.binary, "-M", t.qemu.machine];
   if (t.qemu.cpu) a.push("-cpu", t.qemu.cpu);
-  a.push("-m", String(t.qemu.memoryMiB), "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot");
+  // No -no-reboot: a guest that reboots really reboots, as a board would, and the console watcher
+  // reports the second boot banner as an unexpected reset unless the scenario allows it.
+  a.push("-m", String(t.qemu.memoryMiB), "-nodefaults", "-no-user-config", "-display", "none");
   if (plan.interactive) {
     a.push("-serial", "mon:stdio");
   } else {

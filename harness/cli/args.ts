@@ -1,0 +1,30 @@
+// A small, strict command-line parser: known flags only, values required where a flag takes one, and a
+// clear message naming the flag otherwise.
+
+import { ScenarioError } from "../errors/failures.ts";
+
+export interface ParsedArgs {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+export function parseArgs(argv: string[], spec: Record<string, "value" | "switch">): ParsedArgs {
+  const out: ParsedArgs = { positional: [], flags: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) {
+      out.positional.push(a);
+      continue;
+    }
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const kind = spec[name];
+    if (!kind) throw new ScenarioError(`unknown option --${name}`, { expected: Object.keys(spec).map((k) => `--${k}`).join(", ") || "no options" });
+    if (kind === "switch") out.flags[name] = true;
+    else {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") throw new ScenarioError(`option --${name} needs a value`);
+      out.flags[name] = v;
+    }
+  }
+  return out;
+}

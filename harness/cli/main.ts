@@ -1,0 +1,149 @@
+// The bootlab command line. The same file runs under Node (bin/bootlab.mjs, through tsx) and Deno
+// (`deno task bootlab`).
+
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "./args.ts";
+import { asFailure, BootlabFailure } from "../errors/failures.ts";
+import { closeAllOwners } from "../lifecycle/owner.ts";
+import { runScenarios, type ScenarioResult } from "../scenario/runner.ts";
+import { junitXml, tap } from "../report/junit.ts";
+import { loadCatalogue } from "../targets/catalogue.ts";
+import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
+import { Fixtures } from "../fixtures/fixtures.ts";
+import { projectRoot } from "../paths.ts";
+
+const USAGE = `bootlab — test how a device boots, without the device
+
+  bootlab run <files or folders> [--target NAME[,NAME]|all] [--out DIR] [--junit FILE] [--tap FILE]
+  bootlab targets                 the machine catalogue
+  bootlab doctor                  what is missing on this host, and how to get it
+  bootlab fixtures fetch          download, verify and unpack the locked Debian packages
+  bootlab fixtures lock           move the lock to Debian's current package versions
+`;
+
+const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: string, s: string) => (useColour ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+function printResult(r: ScenarioResult): void {
+  const mark = r.status === "passed" ? paint("32", "✔") : paint("31", "✘");
+  const secs = `${(r.durationMs / 1000).toFixed(1)} s`.padStart(7);
+  const expected = r.expectedFailureSeen ? "  (failed as expected)" : "";
+  process.stdout.write(`${mark} ${r.target.padEnd(13)} ${r.id.padEnd(28)} ${secs}   (${r.summary})${expected}\n`);
+  if (r.status === "failed" && r.failure) {
+    process.stdout.write(r.failure.report().split("\n").map((l) => "    " + l).join("\n") + "\n");
+    process.stdout.write(`    artifacts: ${r.artifacts}\n`);
+  }
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, { target: "value", out: "value", junit: "value", tap: "value" });
+  if (a.positional.length === 0) {
+    process.stderr.write("bootlab run: name at least one scenario file or folder\n");
+    return 2;
+  }
+  const t = a.flags.target as string | undefined;
+  const targets = !t || t === "all" ? "all" as const : t.split(",");
+  const results = await runScenarios({ paths: a.positional, targets, outDir: a.flags.out as string | undefined, onResult: printResult });
+  const passed = results.filter((r) => r.status === "passed").length;
+  process.stdout.write(`${passed} passed, ${results.length - passed} failed\n`);
+  for (const [flag, render] of [["junit", junitXml], ["tap", tap]] as const) {
+    const f = a.flags[flag];
+    if (typeof f === "string") {
+      mkdirSync(dirname(resolve(f)), { recursive: true });
+      writeFileSync(f, render(results));
+    }
+  }
+  return passed === results.length ? 0 : 1;
+}
+
+function cmdTargets(): number {
+  for (const t of loadCatalogue().values()) {
+    process.stdout.write(`${t.name.padEnd(14)} ${t.qemu.binary} -M ${t.qemu.machine}${t.qemu.cpu ? " -cpu " + t.qemu.cpu : ""} -m ${t.qemu.memoryMiB}  ` +
+      `NIC ${t.nic.device}  console ${t.console.linuxDevice}  kernel ${t.kernel.package} (${t.debianArch})\n    ${t.description}\n`);
+  }
+  return 0;
+}
+
+function cmdDoctor(): number {
+  const req = JSON.parse(readFileSync(join(projectRoot, "harness/host/requirements.json"), "utf8")) as {
+    tools: { command: string; package: string; why: string }[];
+    files: { path: string; package: string; why: string }[];
+  };
+  const missing = new Set<string>();
+  for (const t of req.tools) {
+    const ok = spawnSync("sh", ["-c", `command -v ${t.command}`], { stdio: "ignore" }).status === 0;
+    process.stdout.write(`${ok ? "ok     " : "MISSING"} ${t.command.padEnd(22)} (${t.package}: ${t.why})\n`);
+    if (!ok) missing.add(t.package);
+  }
+  for (const f of req.files) {
+    const ok = existsSync(f.path);
+    process.stdout.write(`${ok ? "ok     " : "MISSING"} ${f.path} (${f.package}: ${f.why})\n`);
+    if (!ok) missing.add(f.package);
+  }
+  const lock = readLock();
+  for (const [arch, pkgs] of Object.entries(lock)) {
+    for (const e of Object.values(pkgs)) process.stdout.write(`locked  ${arch.padEnd(7)} ${e.package}=${e.version}\n`);
+  }
+  if (missing.size) {
+    process.stdout.write(`\nTo install what is missing:\n  sudo apt-get install -y --no-install-recommends ${[...missing].sort().join(" ")}\n`);
+    return 1;
+  }
+  process.stdout.write("\nAll host tools are present. `npm start` fetches the fixtures and runs the demo.\n");
+  return 0;
+}
+
+async function cmdFixtures(argv: string[]): Promise<number> {
+  const sub = argv[0];
+  const log = (l: string) => process.stdout.write(l + "\n");
+  if (sub === "lock") {
+    await relock(new DebianArchive(), log);
+    return 0;
+  }
+  if (sub === "fetch") {
+    await new Fixtures().prefetch(log);
+    return 0;
+  }
+  process.stderr.write(USAGE);
+  return 2;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "run": return await cmdRun(rest);
+    case "targets": return cmdTargets();
+    case "doctor": return cmdDoctor();
+    case "fixtures": return await cmdFixtures(rest);
+    case undefined: case "help": case "--help": case "-h":
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`bootlab: unknown command "${cmd}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+// Ctrl-C and kill: stop every machine and socket this process owns, then exit with the signal's code.
+let stopping = false;
+for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\nbootlab: ${sig}: stopping machines…\n`);
+    void closeAllOwners().finally(() => process.exit(code));
+  });
+}
+
+try {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+} catch (e) {
+  const f = asFailure(e);
+  process.stderr.write((f instanceof BootlabFailure ? f.report() : String(e)) + "\n");
+  await closeAllOwners();
+  process.exit(f.kind === "scenario" ? 2 : 3);
+}

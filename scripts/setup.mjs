@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// One-step set-up for a fresh Debian 12 machine, run by `npm start` and `npm test` before anything else.
+// Plain JavaScript (it must run before npm dependencies exist). Idempotent: a ready machine costs ~1 s.
+//  1. host tools from Debian (installed when root, otherwise the exact apt-get line is printed);
+//  2. npm dependencies (npm ci when node_modules is missing or older than the lock file);
+//  3. guest fixtures: locked Debian packages downloaded, verified by sha256 and unpacked into the cache.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const req = JSON.parse(readFileSync(join(root, "harness/host/requirements.json"), "utf8"));
+const say = (s) => process.stdout.write(`setup: ${s}\n`);
+
+function have(cmd) {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+const missing = new Set();
+for (const t of req.tools) if (!have(t.command)) missing.add(t.package);
+for (const f of req.files) if (!existsSync(f.path)) missing.add(f.package);
+if (missing.size > 0) {
+  const pkgs = [...missing].sort();
+  const line = `apt-get install -y --no-install-recommends ${pkgs.join(" ")}`;
+  if (process.getuid && process.getuid() === 0) {
+    say(`installing host packages: ${pkgs.join(" ")}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    execFileSync("apt-get", ["update", "-q"], { stdio: ["ignore", "inherit", "inherit"], env });
+    execFileSync("sh", ["-c", line], { stdio: ["ignore", "inherit", "inherit"], env });
+  } else {
+    process.stderr.write(`setup: missing host packages. As root, run:\n\n  sudo ${line}\n\nthen run this command again.\n`);
+    process.exit(1);
+  }
+}
+
+const lock = join(root, "package-lock.json");
+const stamp = join(root, "node_modules", ".package-lock.json");
+if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
+  say("installing npm dependencies (npm ci)");
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+}
+
+say("fetching guest fixtures (cached, sha256-pinned)");
+const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "harness/cli/main.ts"), "fixtures", "fetch"], {
+  cwd: root,
+  stdio: ["ignore", "inherit", "inherit"],
+});
+if (r.status !== 0) process.exit(r.status ?? 1);
+say("ready");

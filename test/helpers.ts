@@ -1,0 +1,46 @@
+// Shared by the tests: temp folders and the check that no QEMU of ours is left running.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function tempDir(prefix = "bootlab-test-"): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** PIDs of running qemu-system-* processes whose command line contains `marker` (any, if empty). */
+export function qemuProcesses(marker = ""): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    const argv = cmd.split("\0");
+    const qemuAt = argv.findIndex((a) => /(^|\/)qemu-system-[a-z0-9_]+$/.test(a));
+    // Zombies have an empty cmdline; a QEMU under setpriv shows its own argv after exec.
+    if (qemuAt >= 0 && cmd.includes(marker)) {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        if (/\) Z /.test(stat)) continue;
+      } catch {
+        continue;
+      }
+      pids.push(Number(d));
+    }
+  }
+  return pids;
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return cond();
+}

@@ -1,0 +1,3 @@
+// @ts-nocheck — deliberately malformed, for the validation tests
+import { scenario } from "../../../harness/mod.ts";
+export default scenario({ name: "x", targets: "all", expectFailure: { kind: "crash" } }, async () => {});

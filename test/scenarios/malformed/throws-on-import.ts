@@ -1,0 +1,2 @@
+// @ts-nocheck — deliberately malformed, for the validation tests
+throw new Error("this module is broken");

@@ -1,0 +1,103 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { ExpectStream } from "../../harness/console/expect.ts";
+import { linuxBadPatterns } from "../../harness/console/bad-patterns.ts";
+import { ProductFailure, StepTimeout } from "../../harness/errors/failures.ts";
+
+// Real console bytes: a Debian 6.1 malta kernel booted with no initramfs (QEMU's raw serial log).
+const RAW = readFileSync(new URL("../data/malta-no-initramfs-panic.console", import.meta.url), "utf8").replace(/\r/g, "");
+const PANIC_BOOT = RAW.split(/(?<=\n)/);
+
+test("expect: matches a pattern split across chunks and consumes up to the match", async () => {
+  const s = new ExpectStream("con0");
+  const p = s.expect(/login: $/, { step: "login prompt", timeoutMs: 1000 });
+  s.push("Welcome\nbootlab lo");
+  s.push("gin: ");
+  const m = await p;
+  assert.equal(m.text, "login: ");
+  assert.equal(m.before, "Welcome\nbootlab ");
+  s.push("again\n");
+  const m2 = await s.expect("again", { step: "second", timeoutMs: 1000 });
+  assert.equal(m2.before, "");
+});
+
+test("expect: with several patterns the earliest match wins and says which", async () => {
+  const s = new ExpectStream("con0");
+  s.push("xx ERROR yy OK\n");
+  const m = await s.expect(["OK", "ERROR"], { step: "result", timeoutMs: 1000 });
+  assert.equal(m.index, 1);
+});
+
+test("expect: a deadline fails the step with its name, what it waited for, and the last lines", async () => {
+  const s = new ExpectStream("con0");
+  s.push("line one\nline two\n");
+  await assert.rejects(s.expect("never", { step: "wait for never", timeoutMs: 50 }), (e: unknown) => {
+    assert.ok(e instanceof StepTimeout);
+    assert.equal(e.context.step, "wait for never");
+    assert.match(e.context.expected!, /never/);
+    assert.deepEqual(e.context.consoleTail, ["line one", "line two"]);
+    return true;
+  });
+});
+
+test("expect: a kernel panic fails the pending wait at once, quoting the panic line", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  const p = s.expect("bootlab-init: ready", { step: "kernel boots to the shell", timeoutMs: 60_000 });
+  const t0 = Date.now();
+  for (const l of PANIC_BOOT) s.push(l);
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ProductFailure);
+    assert.match(e.message, /kernel-panic/);
+    assert.match(e.context.seen!, /Kernel panic - not syncing: VFS: Unable to mount root fs/);
+    assert.equal(e.context.step, "kernel boots to the shell");
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 1000);
+});
+
+test("expect: a failure is sticky — later waits fail with the same cause", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  for (const l of PANIC_BOOT) s.push(l);
+  await assert.rejects(s.expect("anything", { step: "later", timeoutMs: 1000 }), /kernel-panic/);
+});
+
+test("expect: a step that waits for the panic itself gets it", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  const p = s.expect(/Kernel panic - not syncing: (.*)/, { step: "the kernel panics", timeoutMs: 1000 });
+  for (const l of PANIC_BOOT) s.push(l);
+  assert.match((await p).groups[0]!, /VFS: Unable to mount root fs/);
+});
+
+test("expect: bad patterns can be allowed by name for a scope", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  await s.allowing(["kernel-panic"], async () => {
+    const p = s.expect(/\.bss +@/, { step: "panic on purpose", timeoutMs: 1000 });
+    for (const l of PANIC_BOOT) s.push(l);
+    await p;
+  });
+  assert.equal(s.failure, undefined);
+});
+
+test("expect: the boot banner once is fine, a second one is an unexpected reset", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  s.push(PANIC_BOOT[0]!);
+  s.push("# \n");
+  await s.expect("# ", { step: "prompt", timeoutMs: 1000 });
+  const p = s.expect("never", { step: "idle", timeoutMs: 5000 });
+  s.push(PANIC_BOOT[0]!);
+  await assert.rejects(p, /kernel-reset/);
+});
+
+test("expect: an Oops in the middle of output fails the wait even though the prompt follows", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  const p = s.expect("# ", { step: "command", timeoutMs: 1000 });
+  s.push("[   12.000001] Internal error: Oops: 17 [#1] ARM\n# ");
+  await assert.rejects(p, /oops/);
+});
+
+test("expect: a shell printing BUG: mid-line is not a kernel bug", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  s.push("grep says: BUG: nothing\n# ");
+  await s.expect("# ", { step: "prompt", timeoutMs: 1000 });
+});
