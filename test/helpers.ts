@@ -21,9 +21,8 @@ export function qemuProcesses(marker = ""): number[] {
       continue;
     }
     const argv = cmd.split("\0");
-    const qemuAt = argv.findIndex((a) => /(^|\/)qemu-system-[a-z0-9_]+$/.test(a));
-    // Zombies have an empty cmdline; a QEMU under setpriv shows its own argv after exec.
-    if (qemuAt >= 0 && cmd.includes(marker)) {
+    // QEMU itself, not the watchdog shell whose arguments also name it; zombies have an empty cmdline.
+    if (/(^|\/)qemu-system-[a-z0-9_]+$/.test(argv[0] ?? "") && cmd.includes(marker)) {
       try {
         const stat = readFileSync(`/proc/${d}/stat`, "utf8");
         if (/\) Z /.test(stat)) continue;

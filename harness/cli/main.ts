@@ -134,7 +134,10 @@ for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] a
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\nbootlab: ${sig}: stopping machines…\n`);
-    void closeAllOwners().finally(() => process.exit(code));
+    void closeAllOwners().finally(() => {
+      process.stderr.write("bootlab: all machines stopped\n");
+      process.exit(code);
+    });
   });
 }
 

@@ -1,6 +1,6 @@
 // A QEMU machine started from a target and a boot plan. The harness listens on every socket first
-// (consoles, QMP, LAN ports), QEMU starts paused and connects to them, and only then runs — so no byte
-// of output is lost and a dead NIC cannot go unnoticed. The process is owned: stopped on success,
+// (consoles, QMP, LAN ports) and QEMU connects to them as it initialises, before the guest runs — so no
+// byte of output is lost and a NIC cannot silently miss its LAN (QEMU 7.2 never reconnects). The process is owned: stopped on success,
 // failure and Ctrl-C, and killed by its watchdog if the harness itself dies.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -144,7 +144,6 @@ export class Machine {
       o.owner.adopt(`${o.name} console`, () => console.close());
       console.attach(conSock);
       qmpClient = await Promise.race([QmpClient.connect(qmpSock), startFailed]);
-      await qmpClient.execute("cont");
       return new Machine(o.name, o.target, argv, console, qmpClient, child, exited);
     } finally {
       clearTimeout(timer);

@@ -52,8 +52,8 @@ export function qemuArgs(plan: QemuPlan): string[] {
   if (plan.interactive) {
     a.push("-serial", "mon:stdio");
   } else {
-    // Start paused: the harness attaches to every console first and then says "cont", so no byte is lost.
-    a.push("-S");
+    // QEMU connects to sockets the harness already listens on, while it initialises and before the guest
+    // runs: the kernel queues every byte until the harness reads it, so nothing is lost without -S.
     for (const c of plan.consoles) {
       a.push("-chardev", `socket,id=${c.id},path=${c.socket},server=off,logfile=${c.logfile}`, "-serial", `chardev:${c.id}`);
     }

@@ -59,5 +59,5 @@ test("targets: the command line comes from the data — machine, cpu, memory, NI
   assert.match(s, /-M virt,highmem=off -cpu cortex-a15 -m 256 /);
   assert.match(s, /-netdev stream,id=n0,server=off,addr\.type=unix,addr\.path=\/run\/lan\.sock -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01/);
   assert.match(s, /-append console=ttyAMA0 panic=1 quiet$/);
-  assert.ok(argv.includes("-S"));
+  assert.ok(argv.includes("-nodefaults") && !argv.includes("-S"));
 });
