@@ -2,7 +2,7 @@
 // One-step set-up for a fresh Debian 12 machine, run by `npm start` and `npm test` before anything else.
 // Plain JavaScript (it must run before npm dependencies exist). Idempotent: a ready machine costs ~1 s.
 //  1. host tools from Debian (installed when root, otherwise the exact apt-get line is printed);
-//  2. npm dependencies (npm ci when node_modules is missing or older than the lock file);
+//  2. npm dependencies (installed when node_modules is missing or older than the lock file);
 //  3. guest fixtures: locked Debian packages downloaded, verified by sha256 and unpacked into the cache.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -37,8 +37,11 @@ if (missing.size > 0) {
 const lock = join(root, "package-lock.json");
 const stamp = join(root, "node_modules", ".package-lock.json");
 if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
-  say("installing npm dependencies (npm ci)");
-  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  // `npm install`, not `npm ci`: the lock holds only the deno binary package for this platform (the other
+  // platforms' optional packages do not resolve here), which `npm ci` refuses as "out of sync". Versions
+  // still come from package-lock.json.
+  say("installing npm dependencies (npm install, versions from package-lock.json)");
+  execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
 }
 
 say("fetching guest fixtures (cached, sha256-pinned)");
