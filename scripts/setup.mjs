@@ -5,7 +5,7 @@
 //  2. npm dependencies (installed when node_modules is missing or older than the lock file);
 //  3. guest fixtures: locked Debian packages downloaded, verified by sha256 and unpacked into the cache.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,4 +50,6 @@ const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "harness/cl
   stdio: ["ignore", "inherit", "inherit"],
 });
 if (r.status !== 0) process.exit(r.status ?? 1);
+// Reports (JUnit from the test runners, scenario artifacts) go to out/.
+mkdirSync(join(root, "out"), { recursive: true });
 say("ready");
