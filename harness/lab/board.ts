@@ -40,6 +40,14 @@ export class Board {
       this.console.expect(pattern, { step, timeoutMs: opts.timeoutMs ?? this.#timeouts.stepMs, allow: opts.allow }));
   }
 
+  /**
+   * Runs `fn` with some always-on bad patterns switched off, e.g. ["kernel-reset"] around a deliberate
+   * reboot. Names: kernel-panic, oops, bug, kernel-reset, bootloader-reset.
+   */
+  allowing<T>(names: string[], fn: () => Promise<T>): Promise<T> {
+    return this.console.stream.allowing(names, fn);
+  }
+
   /** Waits for bootlab's init to hand over a shell, then syncs with it. */
   async shell(): Promise<LinuxShell> {
     if (this.#shell) return this.#shell;

@@ -64,6 +64,12 @@ test("QMP on a real QEMU: stop/cont keep the shell; system_reset is caught as an
   assert.ok(await waitFor(() => qemuProcesses(out.path).length === 0, 5000));
 });
 
+test("a deliberate reboot inside an allowing() scope passes", async () => {
+  const [r] = await runScenarios({ paths: [join(here, "../scenarios/good/reboot-allowed.ts")], outDir: out.path });
+  assert.equal(r!.status, "passed", r!.failure?.report());
+  assert.ok(r!.steps.some((s) => s.name === "the board boots again" && s.status === "passed"));
+});
+
 test("after the integration runs, no QEMU of ours is left", () => {
   assert.deepEqual(qemuProcesses(out.path), []);
   assert.ok(existsSync(out.path));
