@@ -51,7 +51,8 @@ async function viaBootlab(target: Target): Promise<number> {
 
 console.log(`bench/boot-overhead: ${runs} runs per side per target, alternating; time from start to "bootlab-init: ready"`);
 const rows: string[] = [];
-for (const target of loadCatalogue().values()) {
+const only = process.env.BENCH_TARGETS?.split(",");
+for (const target of [...loadCatalogue().values()].filter((t) => !only || only.includes(t.name))) {
   const kernel = (await fixtures.kernel(target)).image;
   const initrd = await fixtures.initramfs(target);
   const b: number[] = [], l: number[] = [];
