@@ -1,11 +1,9 @@
 // The bootlab command line. The same file runs under Node (bin/bootlab.mjs, through tsx) and Deno
 // (`deno task bootlab`).
 
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "./args.ts";
 import { asFailure, BootlabFailure } from "../errors/failures.ts";
 import { closeAllOwners } from "../lifecycle/owner.ts";
