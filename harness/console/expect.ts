@@ -34,8 +34,10 @@ interface Pending {
 const MAX_BUFFER = 1 << 20;
 const TAIL_LINES = 20;
 
+/** Strings match literally; a regex loses any g/y flag so exec() always searches from the start. */
 function toRegExp(p: Pattern): RegExp {
-  return typeof p === "string" ? new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : p;
+  if (typeof p === "string") return new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return p.global || p.sticky ? new RegExp(p.source, p.flags.replace(/[gy]/g, "")) : p;
 }
 
 export class ExpectStream {
@@ -174,10 +176,10 @@ export class ExpectStream {
   #tryMatch(limit = this.#buffer.length): number {
     const p = this.#pending;
     if (!p) return -1;
-    const hay = this.#buffer.slice(0, limit);
+    const hay = limit === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, limit);
     let best: { index: number; m: RegExpExecArray } | undefined;
     p.patterns.forEach((re, index) => {
-      const m = new RegExp(re.source, re.flags.replace("g", "")).exec(hay);
+      const m = re.exec(hay);
       if (m && (!best || m.index < best.m.index)) best = { index, m };
     });
     if (!best) return -1;

@@ -44,15 +44,6 @@ export class Owner {
     };
   }
 
-  /** A child owner whose close is part of this one's. */
-  child(name: string): Owner {
-    const c = new Owner(`${this.name}/${name}`);
-    this.adopt(`owner ${c.name}`, async () => {
-      await c.close();
-    });
-    return c;
-  }
-
   /** Stops everything held, newest first. Returns descriptions of stops that failed. */
   close(): Promise<string[]> {
     if (!this.#closing) {

@@ -1,7 +1,8 @@
 // A QEMU machine started from a target and a boot plan. The harness listens on every socket first
 // (consoles, QMP, LAN ports) and QEMU connects to them as it initialises, before the guest runs — so no
-// byte of output is lost and a NIC cannot silently miss its LAN (QEMU 7.2 never reconnects). The process is owned: stopped on success,
-// failure and Ctrl-C, and killed by its watchdog if the harness itself dies.
+// byte of output is lost and a NIC cannot silently miss its LAN (QEMU 7.2 never reconnects).
+// The process is owned: stopped on success, failure and Ctrl-C, and killed by its watchdog if the
+// harness itself dies.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
