@@ -9,7 +9,8 @@ import type { Target } from "../targets/catalogue.ts";
 import { Machine } from "../machine/machine.ts";
 import { type BootMedia, macFor, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
 import { linuxBadPatterns } from "../console/bad-patterns.ts";
-import { LanSegment, type FrameEvent } from "../lan/segment.ts";
+import type { FrameEvent } from "../lan/segment.ts";
+import { LabLan, type LanOptions } from "./lan.ts";
 import { Board, type BoardTimeouts } from "./board.ts";
 
 export interface BootOptions extends BootMedia {
@@ -26,9 +27,8 @@ export class Lab {
   #owner: Owner;
   #steps: Steps;
   #timeouts: BoardTimeouts;
-  #lan: LanSegment | undefined;
+  #lan: Promise<LabLan> | undefined;
   #seed: string;
-  #frames: FrameEvent[] = [];
 
   constructor(o: { owner: Owner; steps: Steps; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string }) {
     this.#owner = o.owner;
@@ -39,20 +39,22 @@ export class Lab {
     this.#seed = o.seed;
   }
 
-  /** Frames seen on the lab LAN so far (the capture and the host stack come with the LAN issue). */
-  get frames(): readonly FrameEvent[] {
-    return this.#frames;
-  }
-
-  async #segment(): Promise<LanSegment> {
-    if (!this.#lan) {
-      this.#lan = new LanSegment("lan0", this.#owner);
-      this.#lan.onFrame((e) => {
-        if (this.#frames.length < 10_000) this.#frames.push(e);
-      });
-    }
+  /**
+   * The lab LAN: created on first use, with the given addressing (default 192.168.1.0/24, server .10).
+   * Options only count on the first call.
+   */
+  lan(opts: LanOptions = {}): Promise<LabLan> {
+    this.#lan ??= LabLan.create({ owner: this.#owner, artifacts: this.artifacts, seed: this.#seed, opts })
+      .then((lan) => (this.#lanNow = lan));
     return this.#lan;
   }
+
+  /** Frames seen on the lab LAN so far (empty until the LAN exists). */
+  get frames(): readonly FrameEvent[] {
+    return this.#lanNow?.frames ?? [];
+  }
+
+  #lanNow: LabLan | undefined;
 
   /** Powers on a machine of `target` with the given boot media. */
   async boot(target: Target, opts: BootOptions = {}): Promise<Board> {
@@ -64,9 +66,9 @@ export class Lab {
       const mac = macFor(`${this.#seed}/${name}`);
       const nics: NicPlan[] = [{ id: "n0", mac }];
       if (opts.lan !== false) {
-        const lan = await this.#segment();
+        const lan = await this.lan();
         const sock = join(this.runDir, `${name}-lan0.sock`);
-        await lan.addPort(name, sock);
+        await lan.segment.addSocketPort(name, sock);
         nics[0]!.lanSocket = sock;
       }
       const media: BootMedia = { kernel: opts.kernel, initrd: opts.initrd, append: opts.append };

@@ -1,31 +1,35 @@
-// The lab LAN segment: a learning switch in user space that QEMU NICs plug into through unix-socket
-// stream netdevs. Sockets listen before QEMU starts (QEMU 7.2 never reconnects). Every frame passes
-// through here, so taps (capture, counters, the lab's own host stack later) see them all.
+// The lab LAN segment: a learning switch in user space. QEMU NICs plug in through unix-socket stream
+// netdevs (the socket listens before QEMU starts: QEMU 7.2 never reconnects); the lab's own hosts plug in
+// as in-process ports. Every frame passes through here, so taps (capture, logs) see them all.
 
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync } from "node:fs";
 import { FrameStream, frameForStream } from "./frame-stream.ts";
+import { bytesToMac } from "./packets/ethernet.ts";
 import type { Owner } from "../lifecycle/owner.ts";
 
 export interface FrameEvent {
+  /** The port the frame came in on. */
   port: string;
   frame: Uint8Array;
-  /** milliseconds since the segment started */
+  /** Milliseconds since the segment started. */
   at: number;
+  /** Unix time in milliseconds (for captures). */
+  wallMs: number;
 }
 
 export type FrameTap = (e: FrameEvent) => void;
 
 interface Port {
   name: string;
-  socketPath: string;
-  server: Server;
-  conn?: Socket;
   linkUp: boolean;
+  deliver(frame: Uint8Array): void;
+  close(): Promise<void>;
 }
 
-export function macToString(b: Uint8Array, off = 0): string {
-  return Array.from(b.subarray(off, off + 6), (x) => x.toString(16).padStart(2, "0")).join(":");
+/** What an in-process host gets when it plugs in: a way to send frames. */
+export interface PortHandle {
+  send(frame: Uint8Array): void;
 }
 
 export class LanSegment {
@@ -34,7 +38,8 @@ export class LanSegment {
   #macTable = new Map<string, string>();
   #taps: FrameTap[] = [];
   #t0 = performance.now();
-  readonly counters = { frames: 0, malformed: 0 };
+  #wall0 = Date.now();
+  readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0 };
 
   constructor(name: string, owner: Owner) {
     this.name = name;
@@ -45,26 +50,41 @@ export class LanSegment {
     this.#taps.push(tap);
   }
 
-  /** Opens a port: listens on `socketPath` for one QEMU netdev connection. */
-  async addPort(name: string, socketPath: string): Promise<void> {
+  #checkName(name: string): void {
+    if (this.#ports.has(name)) throw new Error(`${this.name}: a port named "${name}" exists already`);
+  }
+
+  /** Opens a port for a QEMU NIC: listens on `socketPath` for one stream-netdev connection. */
+  async addSocketPort(name: string, socketPath: string): Promise<void> {
+    this.#checkName(name);
     rmSync(socketPath, { force: true });
-    const server = createServer();
-    const port: Port = { name, socketPath, server, linkUp: true };
-    server.on("connection", (conn: Socket) => {
-      if (port.conn) {
-        conn.destroy();
+    const server: Server = createServer();
+    let conn: Socket | undefined;
+    const port: Port = {
+      name,
+      linkUp: true,
+      deliver: (frame) => conn?.write(frameForStream(frame)),
+      close: async () => {
+        conn?.destroy();
+        await new Promise<void>((r) => server.close(() => r()));
+        rmSync(socketPath, { force: true });
+      },
+    };
+    server.on("connection", (c: Socket) => {
+      if (conn) {
+        c.destroy();
         return;
       }
-      port.conn = conn;
+      conn = c;
       const fs = new FrameStream();
-      conn.on("data", (b: Buffer) => {
+      c.on("data", (b: Buffer) => {
         for (const f of fs.push(b)) this.#ingress(port, f);
         this.counters.malformed += fs.malformed;
         fs.malformed = 0;
       });
-      conn.on("error", () => {});
-      conn.on("close", () => {
-        if (port.conn === conn) port.conn = undefined;
+      c.on("error", () => {});
+      c.on("close", () => {
+        if (conn === c) conn = undefined;
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -74,37 +94,49 @@ export class LanSegment {
     this.#ports.set(name, port);
   }
 
+  /** Plugs in an in-process host; frames for it are delivered asynchronously, like a wire would. */
+  addHostPort(name: string, receive: (frame: Uint8Array) => void): PortHandle {
+    this.#checkName(name);
+    const port: Port = {
+      name,
+      linkUp: true,
+      deliver: (frame) => queueMicrotask(() => receive(frame)),
+      close: async () => {},
+    };
+    this.#ports.set(name, port);
+    return { send: (frame) => this.#ingress(port, frame) };
+  }
+
+  /** Pulls or plugs the cable of a port: frames from and to it are dropped while it is down. */
   setLink(name: string, up: boolean): void {
     const p = this.#ports.get(name);
-    if (p) p.linkUp = up;
+    if (!p) throw new Error(`${this.name}: no port "${name}"`);
+    p.linkUp = up;
   }
 
   #ingress(port: Port, frame: Uint8Array): void {
-    if (!port.linkUp) return;
+    if (!port.linkUp) {
+      this.counters.droppedLinkDown++;
+      return;
+    }
     if (frame.length < 14) {
       this.counters.malformed++;
       return;
     }
     this.counters.frames++;
-    const event = { port: port.name, frame, at: performance.now() - this.#t0 };
+    const event: FrameEvent = { port: port.name, frame, at: performance.now() - this.#t0, wallMs: this.#wall0 + (performance.now() - this.#t0) };
     for (const t of this.#taps) t(event);
-    const src = macToString(frame, 6);
-    if (!(frame[6]! & 1)) this.#macTable.set(src, port.name);
-    const dst = macToString(frame, 0);
-    const out = frame[0]! & 1 ? undefined : this.#macTable.get(dst);
+    if (!(frame[6]! & 1)) this.#macTable.set(bytesToMac(frame, 6), port.name);
+    const out = frame[0]! & 1 ? undefined : this.#macTable.get(bytesToMac(frame, 0));
     for (const p of this.#ports.values()) {
-      if (p === port || !p.linkUp || !p.conn) continue;
+      if (p === port || !p.linkUp) continue;
       if (out && p.name !== out) continue;
-      p.conn.write(frameForStream(frame));
+      p.deliver(frame);
     }
   }
 
   async close(): Promise<void> {
-    for (const p of this.#ports.values()) {
-      p.conn?.destroy();
-      await new Promise<void>((r) => p.server.close(() => r()));
-      rmSync(p.socketPath, { force: true });
-    }
+    for (const p of this.#ports.values()) await p.close();
     this.#ports.clear();
   }
 }

@@ -1,0 +1,100 @@
+// The lab LAN of one run: the switch, the capture (lan.pcap), the lab's own hosts with their services
+// (BOOTP/DHCP now; TFTP, HTTP, NBD as they come), and the transaction log written next to the capture.
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Owner } from "../lifecycle/owner.ts";
+import { type FrameEvent, LanSegment } from "../lan/segment.ts";
+import { PcapWriter } from "../lan/pcap.ts";
+import { LabHost } from "../lan/host.ts";
+import { ipToNumber, numberToIp } from "../lan/packets/ipv4.ts";
+import { macFor } from "../machine/qemu-args.ts";
+import { type DhcpConfig, DhcpServer, serveDhcp } from "../services/dhcp/server.ts";
+import { ScenarioError } from "../errors/failures.ts";
+
+export interface LanOptions {
+  /** The subnet in CIDR form (default 192.168.1.0/24). */
+  subnet?: string;
+  /** The lab server's address (default: .10 of the subnet). */
+  server?: string;
+  /** DHCP settings beyond the defaults (pool .100–.199 of a /24, lease 1 h). */
+  dhcp?: Partial<Omit<DhcpConfig, "serverIp" | "prefix">>;
+}
+
+export function parseSubnet(subnet: string): { network: number; prefix: number } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(subnet);
+  if (!m || Number(m[2]) < 8 || Number(m[2]) > 30) {
+    throw new ScenarioError(`lan.subnet "${subnet}" is not a subnet`, { expected: "CIDR like 192.168.1.0/24 (prefix 8–30)" });
+  }
+  const prefix = Number(m[2]);
+  const mask = (0xffffffff << (32 - prefix)) >>> 0;
+  return { network: (ipToNumber(m[1]!) & mask) >>> 0, prefix };
+}
+
+export class LabLan {
+  readonly segment: LanSegment;
+  readonly server: LabHost;
+  readonly dhcp: DhcpServer;
+  readonly subnet: string;
+  readonly prefix: number;
+  readonly hosts: LabHost[] = [];
+  readonly frames: FrameEvent[] = [];
+  #pcap: PcapWriter;
+  #artifacts: string;
+  #seed: string;
+
+  private constructor(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }) {
+    const { network, prefix } = parseSubnet(o.opts.subnet ?? "192.168.1.0/24");
+    this.subnet = `${numberToIp(network)}/${prefix}`;
+    this.prefix = prefix;
+    this.#artifacts = o.artifacts;
+    this.#seed = o.seed;
+    this.segment = new LanSegment("lan0", o.owner);
+    this.#pcap = new PcapWriter(join(o.artifacts, "lan.pcap"));
+    this.segment.onFrame((e) => {
+      this.#pcap.write(e.frame, e.wallMs);
+      if (this.frames.length < 20_000) this.frames.push(e);
+    });
+    const serverIp = o.opts.server ?? numberToIp(network + 10);
+    this.#checkInSubnet("lan.server", serverIp);
+    this.server = this.addHost("server", serverIp);
+    this.dhcp = new DhcpServer({
+      serverIp, prefix,
+      pool: { start: numberToIp(network + 100), end: numberToIp(network + Math.min(199, 2 ** (32 - prefix) - 2)) },
+      ...o.opts.dhcp,
+    });
+    o.owner.adopt("lan capture and log", async () => {
+      for (const h of this.hosts) h.close();
+      await this.#pcap.close();
+      writeFileSync(join(this.#artifacts, "lan-log.json"), JSON.stringify({
+        subnet: this.subnet,
+        frames: this.segment.counters,
+        hosts: this.hosts.map((h) => ({ name: h.name, ip: h.ip, mac: h.mac, counters: h.counters })),
+        dhcp: this.dhcp.log,
+      }, null, 2) + "\n");
+    });
+  }
+
+  static async create(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }): Promise<LabLan> {
+    const lan = new LabLan(o);
+    o.owner.adopt("dhcp server", (await serveDhcp(lan.server, lan.dhcp)).close);
+    return lan;
+  }
+
+  #checkInSubnet(field: string, ip: string): void {
+    const { network, prefix } = parseSubnet(this.subnet);
+    const mask = (0xffffffff << (32 - prefix)) >>> 0;
+    if (((ipToNumber(ip) & mask) >>> 0) !== network) {
+      throw new ScenarioError(`${field} ${ip} is outside the lab subnet ${this.subnet}`);
+    }
+  }
+
+  /** Adds another host of the lab's own (e.g. a separate TFTP server named by next-server). */
+  addHost(name: string, ip: string): LabHost {
+    this.#checkInSubnet(`lab host ${name}`, ip);
+    if (this.hosts.some((h) => h.ip === ip || h.name === name)) throw new ScenarioError(`lab host ${name} (${ip}) clashes with another lab host`);
+    const h = new LabHost(this.segment, { name, mac: macFor(`${this.#seed}/lab/${name}`), ip, prefix: this.prefix });
+    this.hosts.push(h);
+    return h;
+  }
+}

@@ -1,0 +1,212 @@
+// A host of the lab's own on the LAN segment (the "server" of a scenario: 192.168.1.10 and friends).
+// It speaks ARP (answers, asks, gratuitous), IPv4 with reassembly, ICMP echo both ways and UDP, and offers
+// UDP to services through the DatagramNetwork interface. Malformed frames are counted by reason, never
+// thrown.
+
+import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from "./packets/arp.ts";
+import { BROADCAST_MAC, decodeEthernet, encodeEthernet, ETH_ARP, ETH_IPV4 } from "./packets/ethernet.ts";
+import {
+  decodeIcmp, decodeIpv4, decodeUdp, encodeIcmp, encodeIpv4, encodeUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ipToNumber,
+  PROTO_ICMP, PROTO_UDP,
+} from "./packets/ipv4.ts";
+import { Reassembler } from "./reassembly.ts";
+import type { LanSegment, PortHandle } from "./segment.ts";
+import type { DatagramNetwork, DatagramSocket, Endpoint } from "../net/datagram.ts";
+
+export interface LabHostConfig {
+  name: string;
+  mac: string;
+  ip: string;
+  /** Prefix length of the subnet, e.g. 24. */
+  prefix: number;
+}
+
+interface UdpBinding {
+  handler: (data: Uint8Array, from: Endpoint) => void;
+}
+
+const ARP_RETRIES = 3;
+const ARP_RETRY_MS = 500;
+
+export class LabHost implements DatagramNetwork {
+  readonly name: string;
+  readonly mac: string;
+  readonly ip: string;
+  readonly prefix: number;
+  readonly counters: Record<string, number> = {};
+  readonly arpTable = new Map<string, string>();
+  #port: PortHandle;
+  #udp = new Map<number, UdpBinding>();
+  #pendingArp = new Map<string, { frames: Uint8Array[]; tries: number; timer: ReturnType<typeof setTimeout> }>();
+  #pings = new Map<string, (rttMs: number) => void>();
+  #reasm = new Reassembler();
+  #ipId = 1;
+  #nextEphemeral = 49152;
+  #closed = false;
+
+  constructor(segment: LanSegment, cfg: LabHostConfig) {
+    this.name = cfg.name;
+    this.mac = cfg.mac;
+    this.ip = cfg.ip;
+    this.prefix = cfg.prefix;
+    this.#port = segment.addHostPort(cfg.name, (f) => this.#receive(f));
+  }
+
+  #count(what: string): void {
+    this.counters[what] = (this.counters[what] ?? 0) + 1;
+  }
+
+  get broadcastIp(): string {
+    const mask = this.prefix === 0 ? 0 : (0xffffffff << (32 - this.prefix)) >>> 0;
+    const n = (ipToNumber(this.ip) & mask) | (~mask >>> 0);
+    return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+
+  #receive(frame: Uint8Array): void {
+    if (this.#closed) return;
+    const eth = decodeEthernet(frame);
+    if (!eth) return this.#count("malformed: ethernet");
+    if (eth.dst !== this.mac && eth.dst !== BROADCAST_MAC) return;
+    if (eth.type === ETH_ARP) return this.#onArp(eth.payload);
+    if (eth.type === ETH_IPV4) return this.#onIpv4(eth.payload, eth.src);
+  }
+
+  #onArp(b: Uint8Array): void {
+    const a = decodeArp(b);
+    if (!a) return this.#count("malformed: arp");
+    if (a.senderIp !== "0.0.0.0") this.#learn(a.senderIp, a.senderMac);
+    if (a.op === ARP_REQUEST && a.targetIp === this.ip) {
+      this.#count("arp: answered");
+      this.#sendFrame(a.senderMac, ETH_ARP, encodeArp({ op: ARP_REPLY, senderMac: this.mac, senderIp: this.ip, targetMac: a.senderMac, targetIp: a.senderIp }));
+    }
+  }
+
+  #learn(ip: string, mac: string): void {
+    this.arpTable.set(ip, mac);
+    const pending = this.#pendingArp.get(ip);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.#pendingArp.delete(ip);
+      for (const f of pending.frames) this.#sendFrame(mac, ETH_IPV4, f);
+    }
+  }
+
+  #onIpv4(b: Uint8Array, srcMac: string): void {
+    const p0 = decodeIpv4(b);
+    if (typeof p0 === "string") return this.#count(`malformed: ${p0.split(":")[0]}`);
+    if (p0.dst !== this.ip && p0.dst !== "255.255.255.255" && p0.dst !== this.broadcastIp) return;
+    // A packet from a neighbour tells us its MAC too (saves an ARP round trip for replies).
+    if (p0.src !== "0.0.0.0" && !this.arpTable.has(p0.src)) this.arpTable.set(p0.src, srcMac);
+    const p = this.#reasm.push(p0, performance.now());
+    if (!p) return;
+    if (p.protocol === PROTO_ICMP) {
+      const m = decodeIcmp(p.payload);
+      if (typeof m === "string") return this.#count("malformed: icmp");
+      if (m.type === ICMP_ECHO_REQUEST && p.dst === this.ip) {
+        this.#count("icmp: echo answered");
+        this.sendIp(p.src, PROTO_ICMP, encodeIcmp({ ...m, type: ICMP_ECHO_REPLY }));
+      } else if (m.type === ICMP_ECHO_REPLY) {
+        this.#pings.get(`${p.src}/${m.id}/${m.seq}`)?.(performance.now());
+      }
+      return;
+    }
+    if (p.protocol === PROTO_UDP) {
+      const u = decodeUdp(p.payload, p.src, p.dst);
+      if (typeof u === "string") return this.#count("malformed: udp");
+      const binding = this.#udp.get(u.dstPort);
+      if (!binding) return this.#count("udp: no listener");
+      binding.handler(u.payload, { address: p.src, port: u.srcPort });
+    }
+  }
+
+  #sendFrame(dstMac: string, type: number, payload: Uint8Array): void {
+    if (this.#closed) return;
+    this.#port.send(encodeEthernet({ dst: dstMac, src: this.mac, type, payload }));
+  }
+
+  /** Sends an IPv4 packet, resolving the next hop's MAC by ARP (broadcasts go to ff:ff:…). */
+  sendIp(dst: string, protocol: number, payload: Uint8Array): void {
+    const packet = encodeIpv4({ src: this.ip, dst, protocol, id: this.#ipId++ & 0xffff, payload });
+    if (dst === "255.255.255.255" || dst === this.broadcastIp) return this.#sendFrame(BROADCAST_MAC, ETH_IPV4, packet);
+    const mac = this.arpTable.get(dst);
+    if (mac) return this.#sendFrame(mac, ETH_IPV4, packet);
+    const pending = this.#pendingArp.get(dst);
+    if (pending) {
+      if (pending.frames.length < 64) pending.frames.push(packet);
+      return;
+    }
+    const entry = { frames: [packet], tries: 0, timer: setTimeout(() => {}, 0) };
+    const ask = () => {
+      if (this.#closed) return;
+      if (entry.tries++ >= ARP_RETRIES) {
+        this.#pendingArp.delete(dst);
+        this.#count("arp: unresolved, packets dropped");
+        return;
+      }
+      this.arpRequest(dst);
+      entry.timer = setTimeout(ask, ARP_RETRY_MS);
+    };
+    this.#pendingArp.set(dst, entry);
+    ask();
+  }
+
+  /** Asks who has `ip` (also usable to impersonate a conflicting host: pass another sender). */
+  arpRequest(targetIp: string, senderIp = this.ip, senderMac = this.mac): void {
+    this.#sendFrame(BROADCAST_MAC, ETH_ARP, encodeArp({ op: ARP_REQUEST, senderMac, senderIp, targetMac: "00:00:00:00:00:00", targetIp }));
+  }
+
+  /** Announces `ip` as ours (gratuitous ARP) — e.g. to make a guest's conflict check fire. */
+  gratuitousArp(ip = this.ip, mac = this.mac): void {
+    this.#sendFrame(BROADCAST_MAC, ETH_ARP, encodeArp({ op: ARP_REPLY, senderMac: mac, senderIp: ip, targetMac: BROADCAST_MAC, targetIp: ip }));
+  }
+
+  /** Pings `ip` once; resolves with the round trip in ms, or undefined after `timeoutMs`. */
+  ping(ip: string, timeoutMs = 2000, seq = 1): Promise<number | undefined> {
+    const id = 0xb1ab;
+    const key = `${ip}/${id}/${seq}`;
+    return new Promise((resolve) => {
+      const t0 = performance.now();
+      const timer = setTimeout(() => {
+        this.#pings.delete(key);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#pings.set(key, (t) => {
+        clearTimeout(timer);
+        this.#pings.delete(key);
+        resolve(t - t0);
+      });
+      this.sendIp(ip, PROTO_ICMP, encodeIcmp({ type: ICMP_ECHO_REQUEST, code: 0, id, seq, data: new TextEncoder().encode("bootlab ping") }));
+    });
+  }
+
+  bind(port: number): Promise<DatagramSocket> {
+    let p = port;
+    if (p === 0) {
+      do p = this.#nextEphemeral = this.#nextEphemeral >= 65535 ? 49152 : this.#nextEphemeral + 1;
+      while (this.#udp.has(p));
+    }
+    if (this.#udp.has(p)) return Promise.reject(new Error(`${this.name}: UDP port ${p} is in use`));
+    const binding: UdpBinding = { handler: () => {} };
+    this.#udp.set(p, binding);
+    const host = this;
+    return Promise.resolve({
+      port: p,
+      send(to: Endpoint, data: Uint8Array) {
+        host.sendIp(to.address, PROTO_UDP, encodeUdp({ srcPort: p, dstPort: to.port, payload: data }, host.ip, to.address));
+      },
+      onMessage(handler) {
+        binding.handler = handler;
+      },
+      close() {
+        if (host.#udp.get(p) === binding) host.#udp.delete(p);
+      },
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const p of this.#pendingArp.values()) clearTimeout(p.timer);
+    this.#pendingArp.clear();
+    this.#udp.clear();
+  }
+}

@@ -1,0 +1,48 @@
+// IPv4 fragment reassembly for packets the lab receives (guests send fragmented UDP when a datagram
+// exceeds the MTU). Pure apart from the clock passed in; incomplete packets expire.
+
+import type { Ipv4Packet } from "./packets/ipv4.ts";
+
+interface Partial {
+  parts: { offset: number; data: Uint8Array }[];
+  totalLength?: number;
+  firstSeenMs: number;
+}
+
+export class Reassembler {
+  #pending = new Map<string, Partial>();
+  readonly timeoutMs: number;
+  expired = 0;
+
+  constructor(timeoutMs = 30_000) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Returns the whole packet when `p` completes it (or is not a fragment), else undefined. */
+  push(p: Ipv4Packet, nowMs: number): Ipv4Packet | undefined {
+    for (const [k, v] of this.#pending) {
+      if (nowMs - v.firstSeenMs > this.timeoutMs) {
+        this.#pending.delete(k);
+        this.expired++;
+      }
+    }
+    if (p.fragmentOffset === 0 && !p.moreFragments) return p;
+    const key = `${p.src}/${p.dst}/${p.protocol}/${p.id}`;
+    const entry = this.#pending.get(key) ?? { parts: [], firstSeenMs: nowMs };
+    this.#pending.set(key, entry);
+    if (!entry.parts.some((x) => x.offset === p.fragmentOffset)) entry.parts.push({ offset: p.fragmentOffset, data: p.payload.slice() });
+    if (!p.moreFragments) entry.totalLength = p.fragmentOffset + p.payload.length;
+    if (entry.totalLength === undefined || entry.totalLength > 65535) return undefined;
+    entry.parts.sort((a, b) => a.offset - b.offset);
+    let covered = 0;
+    for (const part of entry.parts) {
+      if (part.offset > covered) return undefined;
+      covered = Math.max(covered, part.offset + part.data.length);
+    }
+    if (covered < entry.totalLength) return undefined;
+    const whole = new Uint8Array(entry.totalLength);
+    for (const part of entry.parts) whole.set(part.data.subarray(0, Math.max(0, entry.totalLength - part.offset)), part.offset);
+    this.#pending.delete(key);
+    return { ...p, fragmentOffset: 0, moreFragments: false, payload: whole };
+  }
+}

@@ -1,0 +1,221 @@
+// A BOOTP/DHCP server in the spirit of dhcpd.conf: per-MAC host entries (fixed address, next-server,
+// boot file, options), a pool for everyone else, vendor-class rules (U-Boot sends "U-Boot.armv8", udhcpc
+// "udhcp 1.35.0"), and a transaction log that scenarios assert on. The core is pure — bytes in, bytes
+// out — and `serveDhcp` wires it to any DatagramNetwork (the lab LAN or a host UDP socket).
+
+import { ipToBytes, ipToNumber, numberToIp } from "../../lan/packets/ipv4.ts";
+import type { DatagramNetwork, DatagramSocket } from "../../net/datagram.ts";
+import {
+  BOOTREPLY, BOOTREQUEST, type BootpMessage, decodeBootp, DHCP, DHCP_TYPE_NAMES, encodeBootp, messageType, OPT, optIp, optString,
+} from "./packets.ts";
+
+export interface DhcpHostEntry {
+  mac: string;
+  ip: string;
+  /** Boot file name (BOOTP `file`, DHCP option 67). */
+  file?: string;
+  /** siaddr: the TFTP server the client should use (defaults to the DHCP server). */
+  nextServer?: string;
+  hostname?: string;
+  rootPath?: string;
+  /** More options by code; strings are sent as text. */
+  options?: Record<number, Uint8Array | string>;
+}
+
+export interface VendorClassRule {
+  /** Matched against option 60 (a substring, or a regex). */
+  match: string | RegExp;
+  file?: string;
+  nextServer?: string;
+}
+
+export interface DhcpConfig {
+  serverIp: string;
+  prefix: number;
+  router?: string;
+  dns?: string[];
+  leaseSeconds?: number;
+  pool?: { start: string; end: string };
+  /** Defaults for every client. */
+  file?: string;
+  nextServer?: string;
+  vendorClasses?: VendorClassRule[];
+  /** Answer plain BOOTP requests (no DHCP message type). Default true. */
+  bootp?: boolean;
+}
+
+export interface DhcpLogEntry {
+  atMs: number;
+  mac: string;
+  xid: number;
+  /** "BOOTP", or the DHCP message type ("DISCOVER", "REQUEST", …); "malformed" for garbage. */
+  request: string;
+  vendorClass?: string;
+  requestedIp?: string;
+  /** What we answered: "BOOTREPLY", "OFFER", "ACK", "NAK", or undefined (ignored / withheld). */
+  reply?: string;
+  ip?: string;
+  file?: string;
+  nextServer?: string;
+  note?: string;
+}
+
+export interface DhcpDecision {
+  reply?: Uint8Array;
+  /** Where the reply goes: broadcast while the client has no address, else its address. */
+  to?: string;
+  entry: DhcpLogEntry;
+}
+
+function maskOf(prefix: number): string {
+  return numberToIp(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+}
+
+export class DhcpServer {
+  readonly config: DhcpConfig;
+  readonly log: DhcpLogEntry[] = [];
+  #hosts = new Map<string, DhcpHostEntry>();
+  #leases = new Map<string, string>();
+  /** Remaining requests to ignore, by kind ("BOOTP", "DISCOVER", "REQUEST", …) — a fault a scenario sets. */
+  #withhold = new Map<string, number>();
+  #t0 = performance.now();
+
+  constructor(config: DhcpConfig) {
+    this.config = { leaseSeconds: 3600, bootp: true, ...config };
+  }
+
+  host(entry: DhcpHostEntry): void {
+    this.#hosts.set(entry.mac.toLowerCase(), entry);
+  }
+
+  /** Ignores the next `count` requests of a kind — e.g. withhold("DISCOVER", 3): no OFFER for three tries. */
+  withhold(kind: string, count: number): void {
+    this.#withhold.set(kind, count);
+  }
+
+  #addressFor(mac: string): string | undefined {
+    const fixed = this.#hosts.get(mac);
+    if (fixed) return fixed.ip;
+    const leased = this.#leases.get(mac);
+    if (leased) return leased;
+    const pool = this.config.pool;
+    if (!pool) return undefined;
+    const used = new Set([...this.#leases.values(), ...[...this.#hosts.values()].map((h) => h.ip), this.config.serverIp]);
+    for (let n = ipToNumber(pool.start); n <= ipToNumber(pool.end); n++) {
+      const ip = numberToIp(n);
+      if (!used.has(ip)) {
+        this.#leases.set(mac, ip);
+        return ip;
+      }
+    }
+    return undefined;
+  }
+
+  #bootParams(mac: string, vendorClass: string | undefined): { file?: string; nextServer: string } {
+    const h = this.#hosts.get(mac);
+    const rule = vendorClass === undefined ? undefined : this.config.vendorClasses?.find((r) =>
+      typeof r.match === "string" ? vendorClass.includes(r.match) : r.match.test(vendorClass));
+    return {
+      file: h?.file ?? rule?.file ?? this.config.file,
+      nextServer: h?.nextServer ?? rule?.nextServer ?? this.config.nextServer ?? this.config.serverIp,
+    };
+  }
+
+  /** Decides the answer to one datagram from a client. Never throws. */
+  handle(bytes: Uint8Array): DhcpDecision {
+    const atMs = Math.round(performance.now() - this.#t0);
+    const m = decodeBootp(bytes);
+    if (typeof m === "string") {
+      const entry = { atMs, mac: "?", xid: 0, request: "malformed", note: m };
+      this.log.push(entry);
+      return { entry };
+    }
+    const mac = m.chaddr.toLowerCase();
+    const type = messageType(m);
+    const request = type === undefined ? "BOOTP" : (DHCP_TYPE_NAMES[type] ?? `type ${type}`);
+    const entry: DhcpLogEntry = {
+      atMs, mac, xid: m.xid, request, vendorClass: optString(m, OPT.VENDOR_CLASS), requestedIp: optIp(m, OPT.REQUESTED_IP),
+    };
+    this.log.push(entry);
+    if (m.op !== BOOTREQUEST) return (entry.note = "not a request", { entry });
+    const left = this.#withhold.get(request) ?? 0;
+    if (left > 0) {
+      this.#withhold.set(request, left - 1);
+      entry.note = "withheld (fault)";
+      return { entry };
+    }
+    if (type === undefined && !this.config.bootp) return (entry.note = "BOOTP disabled", { entry });
+    if (type === DHCP.RELEASE) {
+      if (!this.#hosts.has(mac)) this.#leases.delete(mac);
+      return { entry };
+    }
+    if (type === DHCP.DECLINE) {
+      // The client found our address in use (ARP conflict): forget it, so the next offer differs.
+      this.#leases.delete(mac);
+      entry.note = "declined";
+      return { entry };
+    }
+    const ip = type === DHCP.INFORM ? m.ciaddr : this.#addressFor(mac);
+    if (!ip) return (entry.note = "no host entry and no free pool address", { entry });
+    let replyType: number | undefined;
+    if (type === DHCP.DISCOVER) replyType = DHCP.OFFER;
+    else if (type === DHCP.REQUEST) {
+      const wanted = entry.requestedIp ?? (m.ciaddr !== "0.0.0.0" ? m.ciaddr : undefined);
+      const serverId = optIp(m, OPT.SERVER_ID);
+      if (serverId && serverId !== this.config.serverIp) return (entry.note = `for server ${serverId}`, { entry });
+      replyType = wanted && wanted !== ip ? DHCP.NAK : DHCP.ACK;
+    } else if (type === DHCP.INFORM) replyType = DHCP.ACK;
+    else if (type !== undefined) return (entry.note = "ignored", { entry });
+
+    const boot = this.#bootParams(mac, entry.vendorClass);
+    const nak = replyType === DHCP.NAK;
+    const reply: BootpMessage = {
+      op: BOOTREPLY, xid: m.xid, secs: 0, broadcast: m.broadcast,
+      ciaddr: type === DHCP.INFORM ? m.ciaddr : "0.0.0.0",
+      yiaddr: nak || type === DHCP.INFORM ? "0.0.0.0" : ip,
+      siaddr: nak ? "0.0.0.0" : boot.nextServer,
+      giaddr: m.giaddr, chaddr: m.chaddr, sname: "", file: nak ? "" : boot.file ?? "",
+    };
+    const host = this.#hosts.get(mac);
+    const wantsOptions = type !== undefined || m.options !== undefined;
+    if (wantsOptions) {
+      const o = new Map<number, Uint8Array>();
+      const text = (s: string) => new TextEncoder().encode(s);
+      if (replyType !== undefined) o.set(OPT.MESSAGE_TYPE, Uint8Array.of(replyType));
+      if (type !== undefined) o.set(OPT.SERVER_ID, ipToBytes(this.config.serverIp));
+      if (!nak) {
+        o.set(OPT.SUBNET_MASK, ipToBytes(maskOf(this.config.prefix)));
+        if (this.config.router) o.set(OPT.ROUTER, ipToBytes(this.config.router));
+        if (this.config.dns?.length) o.set(OPT.DNS, Uint8Array.from(this.config.dns.flatMap((d) => [...ipToBytes(d)])));
+        if (type !== undefined && type !== DHCP.INFORM) {
+          const lease = this.config.leaseSeconds!;
+          const be = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+          o.set(OPT.LEASE_TIME, be(lease));
+          o.set(OPT.RENEWAL, be(Math.floor(lease / 2)));
+          o.set(OPT.REBINDING, be(Math.floor((lease * 7) / 8)));
+        }
+        if (host?.hostname) o.set(OPT.HOSTNAME, text(host.hostname));
+        if (host?.rootPath) o.set(OPT.ROOT_PATH, text(host.rootPath));
+        if (boot.file) o.set(OPT.BOOTFILE, text(boot.file));
+        o.set(OPT.TFTP_SERVER, text(boot.nextServer));
+        for (const [code, v] of Object.entries(host?.options ?? {})) o.set(Number(code), typeof v === "string" ? text(v) : v);
+      } else o.set(OPT.MESSAGE, text(`requested address is not ${mac}'s`));
+      reply.options = o;
+    }
+    entry.reply = replyType === undefined ? "BOOTREPLY" : DHCP_TYPE_NAMES[replyType];
+    if (!nak) Object.assign(entry, { ip, file: boot.file, nextServer: boot.nextServer });
+    // A client without an address cannot take unicast to it: broadcast (RFC 2131 4.1).
+    const to = m.ciaddr !== "0.0.0.0" && !m.broadcast ? m.ciaddr : "255.255.255.255";
+    return { reply: encodeBootp(reply), to, entry };
+  }
+}
+
+/** Serves a DhcpServer on UDP port 67 of a network; returns the socket (close it to stop). */
+export async function serveDhcp(network: DatagramNetwork, server: DhcpServer, port = 67, clientPort = 68): Promise<DatagramSocket> {
+  const sock = await network.bind(port);
+  sock.onMessage((data) => {
+    const d = server.handle(data);
+    if (d.reply && d.to) sock.send({ address: d.to, port: clientPort }, d.reply);
+  });
+  return sock;
+}
