@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Owner } from "../lifecycle/owner.ts";
 import { type FrameEvent, LanSegment } from "../lan/segment.ts";
 import { PcapWriter } from "../lan/pcap.ts";
+import type { FaultEngine } from "../lan/faults.ts";
 import { LabHost } from "../lan/host.ts";
 import { ipToNumber, numberToIp } from "../lan/packets/ipv4.ts";
 import { macFor } from "../machine/qemu-args.ts";
@@ -49,7 +50,9 @@ export class LabLan {
     this.prefix = prefix;
     this.#artifacts = o.artifacts;
     this.#seed = o.seed;
-    this.segment = new LanSegment("lan0", o.owner);
+    let seed = 0;
+    for (const ch of o.seed) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
+    this.segment = new LanSegment("lan0", o.owner, seed);
     this.#pcap = new PcapWriter(join(o.artifacts, "lan.pcap"));
     this.segment.onFrame((e) => {
       this.#pcap.write(e.frame, e.wallMs);
@@ -70,6 +73,7 @@ export class LabLan {
         subnet: this.subnet,
         frames: this.segment.counters,
         hosts: this.hosts.map((h) => ({ name: h.name, ip: h.ip, mac: h.mac, counters: h.counters })),
+        faults: this.segment.faults.log,
         dhcp: this.dhcp.log,
       }, null, 2) + "\n");
     });
@@ -87,6 +91,11 @@ export class LabLan {
     if (((ipToNumber(ip) & mask) >>> 0) !== network) {
       throw new ScenarioError(`${field} ${ip} is outside the lab subnet ${this.subnet}`);
     }
+  }
+
+  /** Fault rules on this LAN's switch (seeded per scenario and target, so a run is reproducible). */
+  get faults(): FaultEngine {
+    return this.segment.faults;
   }
 
   /** Adds another host of the lab's own (e.g. a separate TFTP server named by next-server). */

@@ -7,6 +7,7 @@ import { rmSync } from "node:fs";
 import { FrameStream, frameForStream } from "./frame-stream.ts";
 import { bytesToMac } from "./packets/ethernet.ts";
 import type { Owner } from "../lifecycle/owner.ts";
+import { FaultEngine } from "./faults.ts";
 
 export interface FrameEvent {
   /** The port the frame came in on. */
@@ -40,9 +41,12 @@ export class LanSegment {
   #t0 = performance.now();
   #wall0 = Date.now();
   readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0 };
+  readonly faults: FaultEngine;
+  #timers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(name: string, owner: Owner) {
+  constructor(name: string, owner: Owner, seed = 1) {
     this.name = name;
+    this.faults = new FaultEngine(seed);
     owner.adopt(`lan ${name}`, () => this.close());
   }
 
@@ -114,6 +118,16 @@ export class LanSegment {
     p.linkUp = up;
   }
 
+  /** Pulls the cable of a port for `ms`, then plugs it back in. */
+  linkDownFor(name: string, ms: number): void {
+    this.setLink(name, false);
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.setLink(name, true);
+    }, ms);
+    this.#timers.add(t);
+  }
+
   #ingress(port: Port, frame: Uint8Array): void {
     if (!port.linkUp) {
       this.counters.droppedLinkDown++;
@@ -123,8 +137,23 @@ export class LanSegment {
       this.counters.malformed++;
       return;
     }
+    for (const d of this.faults.decide(frame, port.name)) {
+      if (d.delayMs <= 0) this.#forward(port, d.frame);
+      else {
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.#forward(port, d.frame);
+        }, d.delayMs);
+        this.#timers.add(t);
+      }
+    }
+  }
+
+  /** Switches a frame (after faults): taps see what really went across. */
+  #forward(port: Port, frame: Uint8Array): void {
     this.counters.frames++;
-    const event: FrameEvent = { port: port.name, frame, at: performance.now() - this.#t0, wallMs: this.#wall0 + (performance.now() - this.#t0) };
+    const now = performance.now() - this.#t0;
+    const event: FrameEvent = { port: port.name, frame, at: now, wallMs: this.#wall0 + now };
     for (const t of this.#taps) t(event);
     if (!(frame[6]! & 1)) this.#macTable.set(bytesToMac(frame, 6), port.name);
     const out = frame[0]! & 1 ? undefined : this.#macTable.get(bytesToMac(frame, 0));
@@ -136,6 +165,8 @@ export class LanSegment {
   }
 
   async close(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
     for (const p of this.#ports.values()) await p.close();
     this.#ports.clear();
   }

@@ -56,7 +56,7 @@ test("dhcp: clients without a host entry get pool addresses, stable per MAC, unt
   assert.equal(a2.yiaddr, "192.168.1.100");
   assert.equal(b.yiaddr, "192.168.1.101");
   const third = DISCOVER.slice();
-  third[28 + 5] ^= 0xff; // another MAC
+  third[28 + 5] = third[28 + 5]! ^ 0xff; // another MAC
   assert.equal(s.handle(third).reply, undefined);
   assert.match(s.log.at(-1)!.note!, /no free pool address/);
 });

@@ -31,13 +31,13 @@ test("lan: packets that lie about their length or checksum are refused with a re
   const b = udp();
   const longer = b.slice(); longer[3] = 200; // total length beyond the frame
   assert.match(decodeIpv4(longer) as string, /header says/);
-  const badSum = b.slice(); badSum[10] ^= 1;
+  const badSum = b.slice(); badSum[10] = badSum[10]! ^ 1;
   assert.match(decodeIpv4(badSum) as string, /checksum/);
   assert.match(decodeIpv4(b.subarray(0, 10)) as string, /shorter/);
   const p = decodeIpv4(b) as { payload: Uint8Array; src: string; dst: string };
   const u = p.payload.slice(); u[5] = 200; // UDP length beyond the packet
   assert.match(decodeUdp(u, p.src, p.dst) as string, /header says 200/);
-  const corrupt = p.payload.slice(); corrupt[9] ^= 0x55;
+  const corrupt = p.payload.slice(); corrupt[9] = corrupt[9]! ^ 0x55;
   assert.match(decodeUdp(corrupt, p.src, p.dst) as string, /bad checksum/);
   assert.match(decodeIcmp(new Uint8Array(4)) as string, /shorter/);
   assert.equal(decodeArp(new Uint8Array(27)), undefined);
