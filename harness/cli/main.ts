@@ -13,6 +13,7 @@ import { loadCatalogue } from "../targets/catalogue.ts";
 import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
 import { projectRoot } from "../paths.ts";
+import { SERVE_TFTP_USAGE, serveTftp } from "../services/tftp/serve.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
@@ -21,6 +22,8 @@ const USAGE = `bootlab — test how a device boots, without the device
   bootlab doctor                  what is missing on this host, and how to get it
   bootlab fixtures fetch          download, verify and unpack the locked Debian packages
   bootlab fixtures lock           move the lock to Debian's current package versions
+  ${SERVE_TFTP_USAGE.trim()}
+                                  bootlab's TFTP server on a host UDP socket (real boards, side-by-side tests)
 `;
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -116,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
     case "targets": return cmdTargets();
     case "doctor": return cmdDoctor();
     case "fixtures": return await cmdFixtures(rest);
+    case "serve":
+      if (rest[0] === "tftp") return await serveTftp(rest.slice(1));
+      process.stderr.write(`bootlab serve: which service? ${SERVE_TFTP_USAGE}`);
+      return 2;
     case undefined: case "help": case "--help": case "-h":
       process.stdout.write(USAGE);
       return cmd === undefined ? 2 : 0;
@@ -126,8 +133,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // Ctrl-C and kill: stop every machine and socket this process owns, then exit with the signal's code.
+// (`serve` handles its own signals: stopping a server on request is a clean exit.)
 let stopping = false;
-for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+for (const [sig, code] of process.argv[2] === "serve" ? [] : [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;

@@ -12,6 +12,9 @@ import { ipToNumber, numberToIp } from "../lan/packets/ipv4.ts";
 import { macFor } from "../machine/qemu-args.ts";
 import { type DhcpConfig, DhcpServer, serveDhcp } from "../services/dhcp/server.ts";
 import { ScenarioError } from "../errors/failures.ts";
+import { LabHttpServer } from "../services/http/server.ts";
+import { TftpServer } from "../services/tftp/server.ts";
+import type { TransferConfig } from "../services/tftp/transfer.ts";
 
 export interface LanOptions {
   /** The subnet in CIDR form (default 192.168.1.0/24). */
@@ -20,6 +23,10 @@ export interface LanOptions {
   server?: string;
   /** DHCP settings beyond the defaults (pool .100–.199 of a /24, lease 1 h). */
   dhcp?: Partial<Omit<DhcpConfig, "serverIp" | "prefix">>;
+  /** A folder the TFTP server also serves (files put in `lan.tftpFiles` come first). */
+  tftpRoot?: string;
+  /** TFTP retransmit timing, blksize/windowsize caps. */
+  tftp?: Partial<TransferConfig>;
 }
 
 export function parseSubnet(subnet: string): { network: number; prefix: number } {
@@ -36,6 +43,12 @@ export class LabLan {
   readonly segment: LanSegment;
   readonly server: LabHost;
   readonly dhcp: DhcpServer;
+  /** HTTP on the server host, port 80. */
+  readonly http: LabHttpServer;
+  /** Files the TFTP server hands out by name (checked before `tftpRoot`). */
+  readonly tftpFiles = new Map<string, Uint8Array>();
+  /** TFTP on the server host, port 69 (set once the LAN is created). */
+  tftp!: TftpServer;
   readonly subnet: string;
   readonly prefix: number;
   readonly hosts: LabHost[] = [];
@@ -66,7 +79,11 @@ export class LabLan {
       pool: { start: numberToIp(network + 100), end: numberToIp(network + Math.min(199, 2 ** (32 - prefix) - 2)) },
       ...o.opts.dhcp,
     });
+    this.http = new LabHttpServer();
+    const stopHttp = this.http.attach(this.server, 80);
     o.owner.adopt("lan capture and log", async () => {
+      stopHttp();
+      this.http.close();
       for (const h of this.hosts) h.close();
       await this.#pcap.close();
       writeFileSync(join(this.#artifacts, "lan-log.json"), JSON.stringify({
@@ -75,6 +92,9 @@ export class LabLan {
         hosts: this.hosts.map((h) => ({ name: h.name, ip: h.ip, mac: h.mac, counters: h.counters })),
         faults: this.segment.faults.log,
         dhcp: this.dhcp.log,
+        http: this.http.log,
+        tftp: this.tftp?.log,
+        tftpRequests: this.tftp?.requests,
       }, null, 2) + "\n");
     });
   }
@@ -82,6 +102,11 @@ export class LabLan {
   static async create(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }): Promise<LabLan> {
     const lan = new LabLan(o);
     o.owner.adopt("dhcp server", (await serveDhcp(lan.server, lan.dhcp)).close);
+    // A function, not the map itself: the server snapshots a map at start, and scenarios add files later.
+    lan.tftp = await TftpServer.start({
+      network: lan.server, root: o.opts.tftpRoot, files: (name) => lan.tftpFiles.get(name), transfer: o.opts.tftp,
+    });
+    o.owner.adopt("tftp server", () => lan.tftp.close());
     return lan;
   }
 

@@ -10,6 +10,9 @@ import {
   PROTO_ICMP, PROTO_UDP,
 } from "./packets/ipv4.ts";
 import { Reassembler } from "./reassembly.ts";
+import { ACK, decodeTcp, encodeTcp, RST, seqAdd, SYN } from "./packets/tcp.ts";
+import { TcpConnection } from "./tcp.ts";
+import { PROTO_TCP } from "./packets/ipv4.ts";
 import type { LanSegment, PortHandle } from "./segment.ts";
 import type { DatagramNetwork, DatagramSocket, Endpoint } from "../net/datagram.ts";
 
@@ -41,6 +44,8 @@ export class LabHost implements DatagramNetwork {
   #pings = new Map<string, (rttMs: number) => void>();
   #reasm = new Reassembler();
   #ipId = 1;
+  #tcpListeners = new Map<number, (c: TcpConnection) => void>();
+  #tcp = new Map<string, TcpConnection>();
   #nextEphemeral = 49152;
   #closed = false;
 
@@ -110,6 +115,7 @@ export class LabHost implements DatagramNetwork {
       }
       return;
     }
+    if (p.protocol === PROTO_TCP) return this.#onTcp(p.payload, p.src);
     if (p.protocol === PROTO_UDP) {
       const u = decodeUdp(p.payload, p.src, p.dst);
       if (typeof u === "string") return this.#count("malformed: udp");
@@ -117,6 +123,70 @@ export class LabHost implements DatagramNetwork {
       if (!binding) return this.#count("udp: no listener");
       binding.handler(u.payload, { address: p.src, port: u.srcPort });
     }
+  }
+
+  #onTcp(b: Uint8Array, src: string): void {
+    const seg = decodeTcp(b, src, this.ip);
+    if (typeof seg === "string") return this.#count("malformed: tcp");
+    const key = `${src}:${seg.srcPort}>${seg.dstPort}`;
+    const conn = this.#tcp.get(key);
+    if (conn) return conn.receive(seg);
+    const listener = this.#tcpListeners.get(seg.dstPort);
+    if (listener && (seg.flags & (SYN | ACK | RST)) === SYN) {
+      const c = this.#newConnection(src, seg.srcPort, seg.dstPort, (err) => {
+        if (!err) listener(c);
+      });
+      c.accept(seg);
+      return;
+    }
+    if (seg.flags & RST) return;
+    // Nobody here (or a connection from before a restore): reset it, as a real host would.
+    this.#count("tcp: reset sent");
+    const ack = seqAdd(seg.seq, seg.payload.length + (seg.flags & SYN ? 1 : 0));
+    this.sendIp(src, PROTO_TCP, encodeTcp({
+      srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.flags & ACK ? seg.ack : 0, ack, flags: RST | ACK, window: 0, payload: new Uint8Array(0),
+    }, this.ip, src));
+  }
+
+  #newConnection(remote: string, remotePort: number, localPort: number, onEstablished: (err?: Error) => void): TcpConnection {
+    const key = `${remote}:${remotePort}>${localPort}`;
+    const c: TcpConnection = new TcpConnection({
+      localPort, remoteAddress: remote, remotePort, iss: Math.floor(Math.random() * 0xffffffff), onEstablished,
+      wire: {
+        send: (seg) => this.sendIp(remote, PROTO_TCP, encodeTcp(seg, this.ip, remote)),
+        forget: () => {
+          if (this.#tcp.get(key) === c) this.#tcp.delete(key);
+        },
+      },
+    });
+    this.#tcp.set(key, c);
+    return c;
+  }
+
+  /** Accepts TCP connections on `port`; each established connection is handed to `onConnection`. */
+  listenTcp(port: number, onConnection: (c: TcpConnection) => void): () => void {
+    if (this.#tcpListeners.has(port)) throw new Error(`${this.name}: TCP port ${port} is in use`);
+    this.#tcpListeners.set(port, onConnection);
+    return () => this.#tcpListeners.delete(port);
+  }
+
+  /** Opens a TCP connection to a guest (e.g. SSH to dropbear). */
+  connectTcp(ip: string, port: number, timeoutMs = 10_000): Promise<TcpConnection> {
+    let local: number;
+    do local = this.#nextEphemeral = this.#nextEphemeral >= 65535 ? 49152 : this.#nextEphemeral + 1;
+    while ([...this.#tcp.keys()].some((k) => k.endsWith(`>${local}`)));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.destroy();
+        reject(new Error(`TCP connect to ${ip}:${port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const c = this.#newConnection(ip, port, local, (err) => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(c);
+      });
+      c.connect();
+    });
   }
 
   #sendFrame(dstMac: string, type: number, payload: Uint8Array): void {
@@ -204,6 +274,9 @@ export class LabHost implements DatagramNetwork {
   }
 
   close(): void {
+    for (const c of this.#tcp.values()) c.destroy();
+    this.#tcp.clear();
+    this.#tcpListeners.clear();
     this.#closed = true;
     for (const p of this.#pendingArp.values()) clearTimeout(p.timer);
     this.#pendingArp.clear();

@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { seededRandom } from "../../harness/lan/faults.ts";
+
+// busybox tftp in the guest fetches from the lab's TFTP server: byte-exact on a clean wire at blksize
+// 1468, and a 256 KB file again under 10 % seeded loss plus 5 % duplication in both directions (the server's log
+// shows the retransmits), and a missing file is the client's own "File not found".
+export default scenario({
+  name: "busybox tftp fetches 4 MB byte-exact, 256 KB also under 10% loss + duplication; a missing file is error 1",
+  targets: "all",
+  timeouts: { bootSeconds: 90, stepSeconds: 120 },
+}, async ({ lab, target, fixtures, step }) => {
+  const lan = await lab.lan();
+  const rnd = seededRandom(11);
+  const blob = new Uint8Array(4 << 20).map(() => Math.floor(rnd() * 256));
+  const sha = createHash("sha256").update(blob).digest("hex");
+  lan.tftpFiles.set("firmware.bin", blob);
+  // Each lost datagram costs the server's first retransmit (200 ms): under faults a smaller file keeps
+  // the run short while still losing dozens of blocks.
+  const small = blob.subarray(0, 256 << 10);
+  lan.tftpFiles.set("small.bin", small);
+  const smallSha = createHash("sha256").update(small).digest("hex");
+
+  const board = await lab.boot(target, {
+    kernel: await fixtures.kernel(),
+    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+  });
+  lan.dhcp.host({ mac: board.mac, ip: "192.168.1.20" });
+  const sh = await board.shell();
+  const nic = target.nic.linuxName;
+  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
+
+  const fetch = async (label: string, file = "firmware.bin", want = sha) => {
+    const out = await sh.expectOk(`rm -f /tmp/fw; tftp -b 1468 -g -r ${file} -l /tmp/fw 192.168.1.10 && sha256sum /tmp/fw`, {
+      step: `tftp ${file} (${label})`, timeoutMs: 120_000,
+    });
+    if (!out.startsWith(want)) throw new ProductFailure(`sha256 of the TFTP download (${label}) differs`, { expected: sha, seen: out });
+    const t = lan.tftp.log.at(-1)!;
+    if (t.outcome !== "ok" || t.blksize !== 1468) throw new ProductFailure(`the server logged ${t.outcome} at blksize ${t.blksize}`, { expected: "ok at 1468" });
+    return t;
+  };
+  await fetch("clean wire");
+  await step("10% loss and 5% duplication both ways", async () => {
+    lan.faults.add({ name: "10% UDP loss", match: { protocol: "udp", port: 69 }, probability: 0.1, action: "drop" });
+    lan.faults.add({ name: "TFTP loss", match: { tftpOpcode: "DATA" }, probability: 0.1, action: "drop" });
+    lan.faults.add({ name: "ACK loss", match: { tftpOpcode: "ACK" }, probability: 0.1, action: "drop" });
+    lan.faults.add({ name: "duplication", match: { protocol: "udp" }, probability: 0.05, action: "duplicate" });
+    const t = await fetch("faults", "small.bin", smallSha);
+    if (t.retransmits === 0) throw new ProductFailure("no retransmits logged under 10% loss");
+    lan.faults.clear();
+  });
+  const r = await sh.run("tftp -g -r nope.bin -l /tmp/nope 192.168.1.10 2>&1", { step: "tftp a missing file" });
+  if (r.status === 0 || !/File not found/.test(r.output)) throw new ProductFailure("a missing file did not give TFTP error 1", { seen: r.output });
+});
