@@ -21,7 +21,7 @@ const USAGE = `bootlab — test how a device boots, without the device
   bootlab targets                 the machine catalogue
   bootlab doctor                  what is missing on this host, and how to get it
   bootlab fixtures fetch          download, verify and unpack the locked Debian packages
-  bootlab fixtures lock           move the lock to Debian's current package versions
+  bootlab fixtures lock [--update]  lock what the manifest adds; --update moves everything to Debian's current versions
   ${SERVE_TFTP_USAGE.trim()}
                                   bootlab's TFTP server on a host UDP socket (real boards, side-by-side tests)
 `;
@@ -101,7 +101,7 @@ async function cmdFixtures(argv: string[]): Promise<number> {
   const sub = argv[0];
   const log = (l: string) => process.stdout.write(l + "\n");
   if (sub === "lock") {
-    await relock(new DebianArchive(), log);
+    await relock(new DebianArchive(), log, argv.includes("--update"));
     return 0;
   }
   if (sub === "fetch") {

@@ -6,6 +6,9 @@ import type { Steps } from "../scenario/steps.ts";
 import { LinuxShell } from "../console/linux-shell.ts";
 import type { SerialConsole } from "../console/serial-console.ts";
 import type { Target } from "../targets/catalogue.ts";
+import type { LabLan } from "./lan.ts";
+import { ScenarioError } from "../errors/failures.ts";
+import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
 
 export interface BoardTimeouts {
   bootMs: number;
@@ -20,8 +23,11 @@ export class Board {
   #steps: Steps;
   #timeouts: BoardTimeouts;
   #shell: LinuxShell | undefined;
+  #lan: () => LabLan | undefined;
+  #dropbear = false;
 
-  constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts) {
+  constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined) {
+    this.#lan = lan;
     this.name = name;
     this.target = machine.target;
     this.machine = machine;
@@ -65,6 +71,30 @@ export class Board {
       this.machine.expectExit();
       sh.console.sendLine("poweroff -f");
       await this.machine.waitForPowerOff("power off", this.#timeouts.stepMs);
+    });
+  }
+
+  /** The address the lab's DHCP server last gave this board, if any. */
+  leasedIp(): string | undefined {
+    return this.#lan()?.dhcp.log.filter((e) => e.mac === this.mac && e.reply === "ACK").at(-1)?.ip;
+  }
+
+  /**
+   * An SSH session from the lab to this board: starts Debian's dropbear from the shell (the initramfs
+   * needs `programs: ["/usr/sbin/dropbear"]`), then logs in as root over the lab LAN's TCP.
+   */
+  async ssh(opts: { ip?: string } = {}): Promise<SshSession> {
+    const lan = this.#lan();
+    if (!lan) throw new ScenarioError("board.ssh() needs the lab LAN: the board was booted with lan: false");
+    const ip = opts.ip ?? this.leasedIp();
+    if (!ip) throw new ScenarioError(`board.ssh(): ${this.name} has no DHCP lease from the lab; pass { ip }`);
+    return await this.#steps.run(`ssh to ${this.name} (${ip})`, async () => {
+      if (!this.#dropbear) {
+        await (await this.shell()).expectOk(dropbearStartCommands(lan.sshKey.publicKey), { step: "start dropbear" });
+        this.#dropbear = true;
+      }
+      const conn = await lan.server.connectTcp(ip, 22);
+      return await SshSession.connect(conn, { username: "root", key: lan.sshKey, timeoutMs: this.#timeouts.stepMs });
     });
   }
 

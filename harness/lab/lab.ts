@@ -77,7 +77,7 @@ export class Lab {
         name, target, media, nics, artifacts, runDir: this.runDir, owner: this.#owner,
         badPatterns: linuxBadPatterns(),
       });
-      const board = new Board(name, machine, mac, this.#steps, this.#timeouts);
+      const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow);
       this.boards.push(board);
       return board;
     });

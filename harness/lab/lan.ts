@@ -13,6 +13,7 @@ import { macFor } from "../machine/qemu-args.ts";
 import { type DhcpConfig, DhcpServer, serveDhcp } from "../services/dhcp/server.ts";
 import { ScenarioError } from "../errors/failures.ts";
 import { LabHttpServer } from "../services/http/server.ts";
+import { generateKeyPair, type SshKeyPair } from "../services/ssh/client.ts";
 import { TftpServer } from "../services/tftp/server.ts";
 import type { TransferConfig } from "../services/tftp/transfer.ts";
 
@@ -116,6 +117,13 @@ export class LabLan {
     if (((ipToNumber(ip) & mask) >>> 0) !== network) {
       throw new ScenarioError(`${field} ${ip} is outside the lab subnet ${this.subnet}`);
     }
+  }
+
+  #sshKey: SshKeyPair | undefined;
+
+  /** The key pair the lab logs in to guests with (made once per run). */
+  get sshKey(): SshKeyPair {
+    return (this.#sshKey ??= generateKeyPair());
   }
 
   /** Fault rules on this LAN's switch (seeded per scenario and target, so a run is reproducible). */

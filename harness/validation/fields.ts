@@ -53,6 +53,16 @@ export class FieldReader {
     return this.has(key) ? this.string(key, opts) : (this.#get(key), undefined);
   }
 
+  optionalBoolean(key: string): boolean | undefined {
+    const v = this.#get(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== "boolean") {
+      this.problem(key, "true or false", v);
+      return undefined;
+    }
+    return v;
+  }
+
   oneOf<T extends string>(key: string, choices: readonly T[]): T {
     const v = this.#get(key);
     if (typeof v !== "string" || !(choices as readonly string[]).includes(v)) {
