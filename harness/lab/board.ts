@@ -98,6 +98,11 @@ export class Board {
     });
   }
 
+  /** Plugs or pulls the board's network cable as QEMU sees it (QMP set_link: the guest sees carrier go). */
+  async setLink(up: boolean): Promise<void> {
+    await this.machine.qmp.execute("set_link", { name: "n0", up });
+  }
+
   /** QEMU's view of the machine (running, paused, shutdown, …). */
   async status(): Promise<string> {
     return (await this.machine.qmp.status()).status;
