@@ -16,8 +16,12 @@ import { Board, type BoardTimeouts } from "./board.ts";
 export interface BootOptions extends BootMedia {
   /** Name of the machine in this lab (default: the target's name). */
   name?: string;
-  /** Plug the board's NIC into the lab LAN (default true). */
-  lan?: boolean;
+  /**
+   * Plug the board's NIC into the lab LAN (default true); false leaves it unplugged; "slirp" uses QEMU's
+   * user-mode network instead (for baselines: read-only TFTP from `slirpTftpRoot`, host at 10.0.2.2).
+   */
+  lan?: boolean | "slirp";
+  slirpTftpRoot?: string;
 }
 
 export class Lab {
@@ -65,7 +69,8 @@ export class Lab {
       mkdirSync(artifacts, { recursive: true });
       const mac = macFor(`${this.#seed}/${name}`);
       const nics: NicPlan[] = [{ id: "n0", mac }];
-      if (opts.lan !== false) {
+      if (opts.lan === "slirp") nics[0]!.slirp = { tftpRoot: opts.slirpTftpRoot };
+      else if (opts.lan !== false) {
         const lan = await this.lan();
         const sock = join(this.runDir, `${name}-lan0.sock`);
         await lan.segment.addSocketPort(name, sock);

@@ -18,6 +18,11 @@ export interface TcpWire {
 
 const OUR_MSS = 1460;
 const OUR_WINDOW = 65535;
+// With window scaling (when the peer offers it too) windows grow past 64 KiB: one RTT of the lab path
+// holds far more than that, and a 64 KiB cap halves throughput.
+const OUR_SHIFT = 5;
+const SCALED_WINDOW = 2 * 1024 * 1024;
+const MAX_CWND_SCALED = 4 * 1024 * 1024;
 const INITIAL_RTO_MS = 200;
 const MAX_RTO_MS = 4000;
 const MAX_RETRIES = 10;
@@ -38,6 +43,9 @@ export class TcpConnection extends Duplex {
   #sndWnd = 0;
   #peerMss = 536;
   #cwnd = 10 * OUR_MSS;
+  /** Shifts once both sides offered window scaling; undefined while unscaled. */
+  #peerShift: number | undefined;
+  #scaled = false;
   #rcvNxt = 0;
   /** Bytes from sndUna on: acked-not-yet, sent-not-acked, not-yet-sent. */
   #buf: Buffer = Buffer.alloc(0);
@@ -81,7 +89,12 @@ export class TcpConnection extends Duplex {
     const end = seqAdd(seq, payload.length + (flags & (SYN | FIN) ? 1 : 0));
     if (seqLt(this.#sndMax, end)) this.#sndMax = end;
     this.#wire.send({
-      srcPort: this.localPort, dstPort: this.remotePort, seq, ack: flags & ACK ? this.#rcvNxt : 0, flags, window: OUR_WINDOW, mss, payload,
+      srcPort: this.localPort, dstPort: this.remotePort, seq, ack: flags & ACK ? this.#rcvNxt : 0, flags,
+      // SYNs carry the unscaled window (RFC 7323); later segments the scaled one.
+      window: flags & SYN || !this.#scaled ? OUR_WINDOW : SCALED_WINDOW >> OUR_SHIFT,
+      mss,
+      wscale: flags & SYN && mss !== undefined && (this.state === "SYN_SENT" || this.#peerShift !== undefined) ? OUR_SHIFT : undefined,
+      payload,
     });
   }
 
@@ -99,8 +112,10 @@ export class TcpConnection extends Duplex {
     this.#rcvNxt = seqAdd(syn.seq, 1);
     this.#peerMss = syn.mss ?? 536;
     this.#sndWnd = syn.window;
+    this.#peerShift = syn.wscale;
     this.#sndNxt = seqAdd(this.#iss, 1);
     this.#emit(SYN | ACK, this.#iss, undefined, OUR_MSS);
+    this.#scaled = this.#peerShift !== undefined;
     this.#arm();
   }
 
@@ -175,6 +190,8 @@ export class TcpConnection extends Duplex {
         this.#peerMss = seg.mss ?? 536;
         this.#sndUna = seg.ack;
         this.#sndWnd = seg.window;
+        this.#peerShift = seg.wscale;
+        this.#scaled = seg.wscale !== undefined;
         this.#established();
         this.#emit(ACK, this.#sndNxt);
         this.#pump();
@@ -212,7 +229,7 @@ export class TcpConnection extends Duplex {
     // After a go-back the peer may acknowledge past sndNxt (it had the data): skip ahead.
     if (seqLt(this.#sndNxt, seg.ack)) this.#sndNxt = seg.ack;
     const advanced = seqDiff(seg.ack, this.#sndUna);
-    this.#sndWnd = seg.window;
+    this.#sndWnd = this.#scaled ? seg.window << this.#peerShift! : seg.window;
     if (advanced > 0) {
       const dataAcked = Math.min(advanced, this.#buf.length);
       this.#buf = this.#buf.subarray(dataAcked);
@@ -220,7 +237,7 @@ export class TcpConnection extends Duplex {
       this.#dupAcks = 0;
       this.#retries = 0;
       this.#rto = INITIAL_RTO_MS;
-      this.#cwnd = Math.min(this.#cwnd + this.#peerMss, 64 * 1024);
+      this.#cwnd = Math.min(this.#cwnd + this.#peerMss, this.#scaled ? MAX_CWND_SCALED : 64 * 1024);
       if (this.#sndUna === this.#sndNxt) this.#disarm();
       else this.#arm();
       if (this.#pendingWrite && this.#buf.length < SEND_HIGH_WATER) {
@@ -264,7 +281,7 @@ export class TcpConnection extends Duplex {
     }
     if (seq !== this.#rcvNxt) {
       // Out of order: keep it (inside our window) and ask again for what is missing.
-      if (seqDiff(seq, this.#rcvNxt) < OUR_WINDOW) {
+      if (seqDiff(seq, this.#rcvNxt) < (this.#scaled ? SCALED_WINDOW : OUR_WINDOW)) {
         this.stats.outOfOrder++;
         if (data.length) this.#ooo.set(seq, data.slice());
         if (hasFin) this.#oooFin = seqAdd(seq, data.length);

@@ -16,6 +16,8 @@ export interface NicPlan {
   mac: string;
   /** Unix socket of the lab LAN port this NIC plugs into; undefined = a NIC with no cable. */
   lanSocket?: string;
+  /** QEMU's own user-mode network instead (the baseline benches compare against). */
+  slirp?: { tftpRoot?: string };
 }
 
 export interface ConsolePlan {
@@ -60,7 +62,9 @@ export function qemuArgs(plan: QemuPlan): string[] {
     if (plan.qmpSocket) a.push("-chardev", `socket,id=qmp,path=${plan.qmpSocket},server=off`, "-mon", "chardev=qmp,mode=control");
   }
   for (const n of plan.nics) {
-    if (n.lanSocket && !plan.interactive) {
+    if (n.slirp) {
+      a.push("-netdev", `user,id=${n.id}${n.slirp.tftpRoot ? `,tftp=${n.slirp.tftpRoot}` : ""}`);
+    } else if (n.lanSocket && !plan.interactive) {
       a.push("-netdev", `stream,id=${n.id},server=off,addr.type=unix,addr.path=${n.lanSocket}`);
     } else {
       a.push("-netdev", `hubport,id=${n.id},hubid=${plan.nics.indexOf(n)}`);

@@ -1,6 +1,6 @@
 // TCP segments (RFC 793/9293). Pure and total: anything short, lying or with a bad checksum decodes to an
-// error string. Of the options only MSS is read or sent: without window scaling, SACK or timestamps in our
-// SYN, the peer uses none of them.
+// error string. Of the options only MSS and window scale are read or sent: without SACK or timestamps in
+// our SYN, the peer uses neither.
 
 import { checksum, ipToBytes, PROTO_TCP } from "./ipv4.ts";
 
@@ -14,6 +14,8 @@ export interface TcpSegment {
   flags: number;
   window: number;
   mss?: number;
+  /** Window scale shift (RFC 7323), only in SYN segments. */
+  wscale?: number;
   payload: Uint8Array;
 }
 
@@ -39,13 +41,14 @@ export function decodeTcp(b: Uint8Array, src: string, dst: string): TcpSegment |
     const len = b[i + 1] ?? 0;
     if (len < 2 || i + len > off) return "TCP: malformed option";
     if (kind === 2 && len === 4) seg.mss = (b[i + 2]! << 8) | b[i + 3]!;
+    if (kind === 3 && len === 3) seg.wscale = Math.min(14, b[i + 2]!);
     i += len;
   }
   return seg;
 }
 
 export function encodeTcp(s: TcpSegment, src: string, dst: string): Uint8Array {
-  const hdr = s.mss !== undefined ? 24 : 20;
+  const hdr = 20 + (s.mss !== undefined ? 4 : 0) + (s.wscale !== undefined ? 4 : 0);
   const b = new Uint8Array(hdr + s.payload.length);
   const v = new DataView(b.buffer);
   v.setUint16(0, s.srcPort); v.setUint16(2, s.dstPort);
@@ -53,8 +56,13 @@ export function encodeTcp(s: TcpSegment, src: string, dst: string): Uint8Array {
   b[12] = (hdr / 4) << 4;
   b[13] = s.flags;
   v.setUint16(14, s.window);
+  let o = 20;
   if (s.mss !== undefined) {
-    b[20] = 2; b[21] = 4; v.setUint16(22, s.mss);
+    b[o] = 2; b[o + 1] = 4; v.setUint16(o + 2, s.mss);
+    o += 4;
+  }
+  if (s.wscale !== undefined) {
+    b[o] = 1; b[o + 1] = 3; b[o + 2] = 3; b[o + 3] = s.wscale;
   }
   b.set(s.payload, hdr);
   v.setUint16(16, checksum(b, pseudo(src, dst, b.length)));
