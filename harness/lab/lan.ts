@@ -15,6 +15,7 @@ import { ScenarioError } from "../errors/failures.ts";
 import { LabHttpServer } from "../services/http/server.ts";
 import { generateKeyPair, type SshKeyPair } from "../services/ssh/client.ts";
 import { TftpServer } from "../services/tftp/server.ts";
+import { NbdServer } from "../services/nbd/server.ts";
 import type { TransferConfig } from "../services/tftp/transfer.ts";
 
 export interface LanOptions {
@@ -48,6 +49,8 @@ export class LabLan {
   readonly http: LabHttpServer;
   /** Files the TFTP server hands out by name (checked before `tftpRoot`). */
   readonly tftpFiles = new Map<string, Uint8Array>();
+  /** NBD on the server host, port 10809: exports added with `nbd.addFile` / `nbd.addBytes`. */
+  readonly nbd = new NbdServer();
   /** TFTP on the server host, port 69 (set once the LAN is created). */
   tftp!: TftpServer;
   readonly subnet: string;
@@ -82,9 +85,12 @@ export class LabLan {
     });
     this.http = new LabHttpServer();
     const stopHttp = this.http.attach(this.server, 80);
+    const stopNbd = this.nbd.attach(this.server);
     o.owner.adopt("lan capture and log", async () => {
       stopHttp();
       this.http.close();
+      stopNbd();
+      await this.nbd.close();
       for (const h of this.hosts) h.close();
       await this.#pcap.close();
       writeFileSync(join(this.#artifacts, "lan-log.json"), JSON.stringify({
@@ -94,6 +100,7 @@ export class LabLan {
         faults: this.segment.faults.log,
         dhcp: this.dhcp.log,
         http: this.http.log,
+        nbd: this.nbd.sessions,
         tftp: this.tftp?.log,
         tftpRequests: this.tftp?.requests,
       }, null, 2) + "\n");

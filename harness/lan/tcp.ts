@@ -20,7 +20,7 @@ const OUR_MSS = 1460;
 const OUR_WINDOW = 65535;
 // With window scaling (when the peer offers it too) windows grow past 64 KiB: one RTT of the lab path
 // holds far more than that, and a 64 KiB cap halves throughput.
-const OUR_SHIFT = 5;
+const OUR_SHIFT = 6; // SCALED_WINDOW >> OUR_SHIFT must fit the 16-bit window field
 const SCALED_WINDOW = 2 * 1024 * 1024;
 const MAX_CWND_SCALED = 4 * 1024 * 1024;
 const INITIAL_RTO_MS = 200;

@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { seededRandom } from "../../harness/lan/faults.ts";
+
+// Debian's nbd-client in the guest attaches an export of the lab's NBD server as /dev/nbd0 (the kernel's
+// nbd driver over the lab's TCP) and reads it whole: byte-exact. A write through it lands in the
+// export's copy-on-write overlay.
+export default scenario({
+  name: "the guest reads a 16 MB NBD export byte-exact through the kernel's nbd driver; writes go to the overlay",
+  targets: "all",
+  timeouts: { bootSeconds: 90, stepSeconds: 120 },
+}, async ({ lab, target, fixtures, step }) => {
+  const lan = await lab.lan();
+  const r = seededRandom(3);
+  const image = Uint8Array.from({ length: 16 << 20 }, () => Math.floor(r() * 256));
+  const sha = createHash("sha256").update(image).digest("hex");
+  const disk = lan.nbd.addBytes("disk", image.slice(), { mode: "copy-on-write" });
+  const board = await lab.boot(target, {
+    kernel: await fixtures.kernel(),
+    initrd: await fixtures.initramfs({ modules: [...target.nic.linuxModules, "nbd"], programs: ["/sbin/nbd-client"] }),
+  });
+  lan.dhcp.host({ mac: board.mac, ip: "192.168.1.20" });
+  const sh = await board.shell();
+  const nic = target.nic.linuxName;
+  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")} nbd; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
+  await sh.expectOk("nbd-client 192.168.1.10 10809 /dev/nbd0 -N disk -L 2>&1", { step: "nbd-client attaches /dev/nbd0" });
+  const got = await sh.expectOk("dd if=/dev/nbd0 bs=1M 2>/dev/null | sha256sum", { step: "read the whole device", timeoutMs: 120_000 });
+  if (!got.startsWith(sha)) throw new ProductFailure("the NBD device's sha256 differs from the export's", { expected: sha, seen: got });
+  await step("a write lands in the overlay, not in the image", async () => {
+    await sh.expectOk("echo bootlab-was-here | dd of=/dev/nbd0 bs=512 seek=8 conv=notrunc,fsync 2>/dev/null && sync");
+    const back = new TextDecoder().decode((await disk.read(8 * 512, 17)) as Uint8Array);
+    if (back !== "bootlab-was-here\n") throw new ProductFailure("the export does not show the guest's write", { seen: JSON.stringify(back) });
+    if (disk.overlayBytes() === 0) throw new ProductFailure("the write did not go to the copy-on-write overlay");
+  });
+  await sh.expectOk("nbd-client -d /dev/nbd0 2>&1");
+});
