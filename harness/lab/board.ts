@@ -74,6 +74,24 @@ export class Board {
     });
   }
 
+  /**
+   * Loads the NIC driver, brings the interface up and runs udhcpc against the lab's DHCP server; with
+   * `ip`, a host entry for this board's MAC is added first. Resolves with the leased address.
+   */
+  async networkUp(opts: { ip?: string; file?: string } = {}): Promise<string> {
+    const lan = this.#lan();
+    if (!lan) throw new ScenarioError("board.networkUp() needs the lab LAN: the board was booted without it");
+    if (opts.ip) lan.dhcp.host({ mac: this.mac, ip: opts.ip, file: opts.file });
+    const sh = await this.shell();
+    const nic = this.target.nic.linuxName;
+    await sh.expectOk(`for m in ${this.target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`, {
+      step: "network up (udhcpc)",
+    });
+    const ip = this.leasedIp();
+    if (!ip) throw new ScenarioError(`udhcpc succeeded but the lab's DHCP log has no ACK for ${this.mac}`);
+    return ip;
+  }
+
   /** The address the lab's DHCP server last gave this board, if any. */
   leasedIp(): string | undefined {
     return this.#lan()?.dhcp.log.filter((e) => e.mac === this.mac && e.reply === "ACK").at(-1)?.ip;

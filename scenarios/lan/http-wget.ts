@@ -21,10 +21,8 @@ export default scenario({
     kernel: await fixtures.kernel(),
     initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
   });
-  lan.dhcp.host({ mac: board.mac, ip: "192.168.1.20" });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
+  await board.networkUp({ ip: "192.168.1.20" });
 
   const fetch = async (label: string) => {
     const got = await sh.expectOk("rm -f /tmp/blob.bin; wget -q -O /tmp/blob.bin http://192.168.1.10/images/blob.bin && sha256sum /tmp/blob.bin", {

@@ -19,10 +19,9 @@ export default scenario({
     kernel: await fixtures.kernel(),
     initrd: await fixtures.initramfs({ modules: [...target.nic.linuxModules, "nbd"], programs: ["/sbin/nbd-client"] }),
   });
-  lan.dhcp.host({ mac: board.mac, ip: "192.168.1.20" });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")} nbd; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
+  await board.networkUp({ ip: "192.168.1.20" });
+  await sh.expectOk("modprobe nbd");
   await sh.expectOk("nbd-client 192.168.1.10 10809 /dev/nbd0 -N disk -L 2>&1", { step: "nbd-client attaches /dev/nbd0" });
   const got = await sh.expectOk("dd if=/dev/nbd0 bs=1M 2>/dev/null | sha256sum", { step: "read the whole device", timeoutMs: 120_000 });
   if (!got.startsWith(sha)) throw new ProductFailure("the NBD device's sha256 differs from the export's", { expected: sha, seen: got });

@@ -12,10 +12,8 @@ export default scenario({
     kernel: await fixtures.kernel(),
     initrd: await fixtures.initramfs({ modules: target.nic.linuxModules, programs: ["/usr/sbin/dropbear"] }),
   });
-  lan.dhcp.host({ mac: board.mac, ip: "192.168.1.20" });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
+  await board.networkUp({ ip: "192.168.1.20" });
   const ssh = await board.ssh();
   await step("exec returns output and status", async () => {
     const a = await ssh.exec("uname -m; echo to-stderr >&2");

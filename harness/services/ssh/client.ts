@@ -14,8 +14,13 @@ export interface SshKeyPair {
 }
 
 export function generateKeyPair(): SshKeyPair {
-  const k = ssh2.utils.generateKeyPairSync("ed25519", { comment: "bootlab" });
-  return { privateKey: k.private, publicKey: k.public.trim() };
+  // ssh2 1.17's ed25519 generator drops a leading zero byte of the public key about once in 256 keys,
+  // and then cannot parse its own private key ("Malformed OpenSSH private key"): make another.
+  for (let i = 0; i < 20; i++) {
+    const k = ssh2.utils.generateKeyPairSync("ed25519", { comment: "bootlab" });
+    if (!(ssh2.utils.parseKey(k.private) instanceof Error)) return { privateKey: k.private, publicKey: k.public.trim() };
+  }
+  throw new InfrastructureError("ssh2 could not make a usable ed25519 key pair in 20 tries");
 }
 
 export interface SshResult {
