@@ -1,18 +1,17 @@
 // A host of the lab's own on the LAN segment (the "server" of a scenario: 192.168.1.10 and friends).
-// It speaks ARP (answers, asks, gratuitous), IPv4 with reassembly, ICMP echo both ways and UDP, and offers
-// UDP to services through the DatagramNetwork interface. Malformed frames are counted by reason, never
-// thrown.
+// It speaks ARP (answers, asks, gratuitous), IPv4 with reassembly, ICMP echo both ways, UDP (offered to
+// services through the DatagramNetwork interface) and TCP (tcp.ts). Malformed frames are counted by
+// reason, never thrown.
 
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from "./packets/arp.ts";
 import { BROADCAST_MAC, decodeEthernet, encodeEthernet, ETH_ARP, ETH_IPV4 } from "./packets/ethernet.ts";
 import {
   decodeIcmp, decodeIpv4, decodeUdp, encodeIcmp, encodeIpv4, encodeUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ipToNumber,
-  PROTO_ICMP, PROTO_UDP,
+  PROTO_ICMP, PROTO_TCP, PROTO_UDP,
 } from "./packets/ipv4.ts";
 import { Reassembler } from "./reassembly.ts";
 import { ACK, decodeTcp, encodeTcp, RST, seqAdd, SYN } from "./packets/tcp.ts";
 import { TcpConnection } from "./tcp.ts";
-import { PROTO_TCP } from "./packets/ipv4.ts";
 import type { LanSegment, PortHandle } from "./segment.ts";
 import type { DatagramNetwork, DatagramSocket, Endpoint } from "../net/datagram.ts";
 
