@@ -46,6 +46,8 @@ export class LabHost implements DatagramNetwork {
   #tcpListeners = new Map<number, (c: TcpConnection) => void>();
   #tcp = new Map<string, TcpConnection>();
   #nextEphemeral = 49152;
+  /** Addresses this host also answers ARP for: a conflicting host, impersonated. */
+  #claimed = new Set<string>();
   #closed = false;
 
   constructor(segment: LanSegment, cfg: LabHostConfig) {
@@ -79,9 +81,9 @@ export class LabHost implements DatagramNetwork {
     const a = decodeArp(b);
     if (!a) return this.#count("malformed: arp");
     if (a.senderIp !== "0.0.0.0") this.#learn(a.senderIp, a.senderMac);
-    if (a.op === ARP_REQUEST && a.targetIp === this.ip) {
+    if (a.op === ARP_REQUEST && (a.targetIp === this.ip || this.#claimed.has(a.targetIp))) {
       this.#count("arp: answered");
-      this.#sendFrame(a.senderMac, ETH_ARP, encodeArp({ op: ARP_REPLY, senderMac: this.mac, senderIp: this.ip, targetMac: a.senderMac, targetIp: a.senderIp }));
+      this.#sendFrame(a.senderMac, ETH_ARP, encodeArp({ op: ARP_REPLY, senderMac: this.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }));
     }
   }
 
@@ -217,6 +219,12 @@ export class LabHost implements DatagramNetwork {
     };
     this.#pendingArp.set(dst, entry);
     ask();
+  }
+
+  /** Answers ARP for `ip` as well, as if a conflicting host had it (a guest's address check must fire). */
+  impersonate(ip: string): void {
+    this.#claimed.add(ip);
+    this.#count(`arp: impersonating ${ip}`);
   }
 
   /** Asks who has `ip` (also usable to impersonate a conflicting host: pass another sender). */

@@ -125,3 +125,17 @@ test("dhcp: encode → decode keeps every field", () => {
   const again = decodeBootp(encodeBootp(m));
   assert.deepEqual(again, m);
 });
+
+test("dhcp: an address a client DECLINEs (found in use) is never offered again", () => {
+  const s = server();
+  const first = decodeBootp(s.handle(DISCOVER).reply!);
+  assert.ok(typeof first !== "string");
+  assert.equal(first.yiaddr, "192.168.1.100");
+  const m = decodeBootp(DISCOVER);
+  assert.ok(typeof m !== "string");
+  const decline = encodeBootp({ ...m, options: new Map([[OPT.MESSAGE_TYPE, Uint8Array.of(4)], [OPT.REQUESTED_IP, Uint8Array.of(192, 168, 1, 100)]]) });
+  assert.equal(s.handle(decline).reply, undefined);
+  const second = decodeBootp(s.handle(DISCOVER).reply!);
+  assert.ok(typeof second !== "string");
+  assert.equal(second.yiaddr, "192.168.1.101");
+});

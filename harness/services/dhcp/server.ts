@@ -76,6 +76,8 @@ export class DhcpServer {
   readonly log: DhcpLogEntry[] = [];
   #hosts = new Map<string, DhcpHostEntry>();
   #leases = new Map<string, string>();
+  /** Addresses a client found in use (DHCPDECLINE): never offered from the pool again (RFC 2131 4.3.3). */
+  #declined = new Set<string>();
   /** Remaining requests to ignore, by kind ("BOOTP", "DISCOVER", "REQUEST", …) — a fault a scenario sets. */
   #withhold = new Map<string, number>();
   #t0 = performance.now();
@@ -100,7 +102,7 @@ export class DhcpServer {
     if (leased) return leased;
     const pool = this.config.pool;
     if (!pool) return undefined;
-    const used = new Set([...this.#leases.values(), ...[...this.#hosts.values()].map((h) => h.ip), this.config.serverIp]);
+    const used = new Set([...this.#leases.values(), ...[...this.#hosts.values()].map((h) => h.ip), this.config.serverIp, ...this.#declined]);
     for (let n = ipToNumber(pool.start); n <= ipToNumber(pool.end); n++) {
       const ip = numberToIp(n);
       if (!used.has(ip)) {
@@ -150,7 +152,10 @@ export class DhcpServer {
       return { entry };
     }
     if (type === DHCP.DECLINE) {
-      // The client found our address in use (ARP conflict): forget it, so the next offer differs.
+      // The client found our address in use (ARP conflict): forget the lease and retire the address, so
+      // the next offer differs.
+      const bad = entry.requestedIp ?? this.#leases.get(mac);
+      if (bad) this.#declined.add(bad);
       this.#leases.delete(mac);
       entry.note = "declined";
       return { entry };

@@ -1,0 +1,24 @@
+import { ProductFailure, scenario } from "../../harness/mod.ts";
+
+// Another host already answers ARP for the address the DHCP server offers: udhcpc's ARP check (-a) must
+// see the conflict, DECLINE it, and take the next offer. The lab plays the conflicting host.
+export default scenario({
+  name: "an offered address already in use: udhcpc declines it and takes the next one",
+  targets: ["virt-arm64"],
+}, async ({ lab, target, fixtures, step }) => {
+  const lan = await lab.lan();
+  lan.server.impersonate("192.168.1.100"); // the pool's first address
+  const board = await lab.boot(target, {
+    kernel: await fixtures.kernel(),
+    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+  });
+  const sh = await board.shell();
+  const nic = target.nic.linuxName;
+  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up`);
+  const out = await sh.expectOk(`udhcpc -i ${nic} -n -q -t 5 -T 1 -a 2>&1`, { timeoutMs: 30_000 });
+  await step("declined .100, leased .101", async () => {
+    const requests = lan.dhcp.log.filter((e) => e.mac === board.mac).map((e) => e.request);
+    if (!requests.includes("DECLINE")) throw new ProductFailure("udhcpc never sent DHCPDECLINE", { seen: requests.join(", ") });
+    if (board.leasedIp() !== "192.168.1.101") throw new ProductFailure(`the lease is ${board.leasedIp()}`, { expected: "192.168.1.101", seen: out });
+  });
+});
