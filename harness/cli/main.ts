@@ -14,6 +14,7 @@ import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
 import { projectRoot } from "../paths.ts";
 import { SERVE_TFTP_USAGE, serveTftp } from "../services/tftp/serve.ts";
+import { SERVE_DHCP_USAGE, serveDhcpCommand } from "../services/dhcp/serve.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
@@ -24,6 +25,8 @@ const USAGE = `bootlab — test how a device boots, without the device
   bootlab fixtures lock [--update]  lock what the manifest adds; --update moves everything to Debian's current versions
   ${SERVE_TFTP_USAGE.trim()}
                                   bootlab's TFTP server on a host UDP socket (real boards, side-by-side tests)
+  ${SERVE_DHCP_USAGE.trim()}
+                                  bootlab's BOOTP/DHCP server on a host UDP socket
 `;
 
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -121,7 +124,8 @@ async function main(argv: string[]): Promise<number> {
     case "fixtures": return await cmdFixtures(rest);
     case "serve":
       if (rest[0] === "tftp") return await serveTftp(rest.slice(1));
-      process.stderr.write(`bootlab serve: which service? ${SERVE_TFTP_USAGE}`);
+      if (rest[0] === "dhcp") return await serveDhcpCommand(rest.slice(1));
+      process.stderr.write(`bootlab serve: which service?\n  ${SERVE_TFTP_USAGE}  ${SERVE_DHCP_USAGE}`);
       return 2;
     case undefined: case "help": case "--help": case "-h":
       process.stdout.write(USAGE);

@@ -109,7 +109,8 @@ export class LabLan {
 
   static async create(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }): Promise<LabLan> {
     const lan = new LabLan(o);
-    o.owner.adopt("dhcp server", (await serveDhcp(lan.server, lan.dhcp)).close);
+    const dhcpSocket = await serveDhcp(lan.server, lan.dhcp);
+    o.owner.adopt("dhcp server", () => dhcpSocket.close());
     // A function, not the map itself: the server snapshots a map at start, and scenarios add files later.
     lan.tftp = await TftpServer.start({
       network: lan.server, root: o.opts.tftpRoot, files: (name) => lan.tftpFiles.get(name), transfer: o.opts.tftp,

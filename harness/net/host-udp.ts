@@ -12,16 +12,20 @@ export interface HostUdpOptions {
   host?: string;
   /** Errors after binding (a send that failed, …): UDP is lossy anyway, so they are reported, not thrown. */
   onError?: (error: Error, port: number) => void;
+  /** Allow sending to broadcast addresses (SO_BROADCAST), as a DHCP server must. */
+  broadcast?: boolean;
 }
 
 export class HostUdpNetwork implements DatagramNetwork {
   readonly host: string;
   #onError: ((error: Error, port: number) => void) | undefined;
+  #broadcast: boolean;
 
   constructor(opts: HostUdpOptions = {}) {
     this.host = opts.host ?? "127.0.0.1";
     if (!isIPv4(this.host)) throw new ScenarioError(`host UDP: "${this.host}" is not an IPv4 address`, { expected: "a dotted IPv4 address such as 127.0.0.1" });
     this.#onError = opts.onError;
+    this.#broadcast = opts.broadcast ?? false;
   }
 
   bind(port: number): Promise<DatagramSocket> {
@@ -40,6 +44,7 @@ export class HostUdpNetwork implements DatagramNetwork {
       s.once("error", failed);
       s.bind({ port, address: this.host, exclusive: true }, () => {
         s.off("error", failed);
+        if (this.#broadcast) s.setBroadcast(true);
         resolvePromise(new HostUdpSocket(s, s.address().port, this.#onError));
       });
     });

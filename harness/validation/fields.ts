@@ -103,6 +103,17 @@ export class FieldReader {
     return v as string[];
   }
 
+  /** The length of an optional array field (undefined when absent); anything else is a problem. */
+  optionalArrayLength(key: string): number | undefined {
+    const v = this.#get(key);
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v)) {
+      this.problem(key, "an array", v);
+      return undefined;
+    }
+    return v.length;
+  }
+
   object(key: string, opts: { optional?: boolean } = {}): FieldReader | undefined {
     const v = this.#get(key);
     if (v === undefined && opts.optional) return undefined;

@@ -215,12 +215,27 @@ export class DhcpServer {
   }
 }
 
-/** Serves a DhcpServer on UDP port 67 of a network; returns the socket (close it to stop). */
-export async function serveDhcp(network: DatagramNetwork, server: DhcpServer, port = 67, clientPort = 68): Promise<DatagramSocket> {
-  const sock = await network.bind(port);
+export interface ServeDhcpOptions {
+  /** Default 67. */
+  port?: number;
+  /** Where clients listen. Default 68. */
+  clientPort?: number;
+  /** Replaces 255.255.255.255 as the destination of broadcast replies (a subnet broadcast on a host socket). */
+  broadcastAddress?: string;
+  /** Called after every datagram, with what was decided (for a log line). */
+  onDecision?: (d: DhcpDecision) => void;
+}
+
+/** Serves a DhcpServer on a network; returns the socket (close it to stop). */
+export async function serveDhcp(network: DatagramNetwork, server: DhcpServer, opts: ServeDhcpOptions = {}): Promise<DatagramSocket> {
+  const sock = await network.bind(opts.port ?? 67);
   sock.onMessage((data) => {
     const d = server.handle(data);
-    if (d.reply && d.to) sock.send({ address: d.to, port: clientPort }, d.reply);
+    if (d.reply && d.to) {
+      const to = d.to === "255.255.255.255" && opts.broadcastAddress ? opts.broadcastAddress : d.to;
+      sock.send({ address: to, port: opts.clientPort ?? 68 }, d.reply);
+    }
+    opts.onDecision?.(d);
   });
   return sock;
 }

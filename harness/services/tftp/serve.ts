@@ -5,6 +5,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "../../cli/args.ts";
+import { untilSignal } from "../../cli/until-signal.ts";
 import { BootlabFailure, ScenarioError } from "../../errors/failures.ts";
 import { Owner } from "../../lifecycle/owner.ts";
 import { HostUdpNetwork } from "../../net/host-udp.ts";
@@ -61,17 +62,7 @@ export async function serveTftp(argv: string[]): Promise<number> {
   owner.adopt(`TFTP server on ${host}:${port}`, () => server.close());
   process.stdout.write(`bootlab serve tftp: serving ${root} on ${host}:${server.port} (${write ? "read-write" : "read-only"}); Ctrl-C stops\n`);
 
-  const signal = await new Promise<string>((done) => {
-    const on = (sig: string) => () => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      done(sig);
-    };
-    const onInt = on("SIGINT");
-    const onTerm = on("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-  });
+  const signal = await untilSignal();
   const active = server.active().length;
   await owner.close();
   process.stdout.write(`bootlab serve tftp: ${signal}: stopped (${server.log.length} transfers served${active ? `, ${active} cut short` : ""})\n`);
