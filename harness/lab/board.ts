@@ -9,6 +9,8 @@ import type { Target } from "../targets/catalogue.ts";
 import type { LabLan } from "./lan.ts";
 import { ScenarioError } from "../errors/failures.ts";
 import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
+import { UBootConsole } from "../console/uboot.ts";
+import { ubootOf } from "../fixtures/bootloader.ts";
 
 export interface BoardTimeouts {
   bootMs: number;
@@ -25,6 +27,7 @@ export class Board {
   #shell: LinuxShell | undefined;
   #lan: () => LabLan | undefined;
   #dropbear = false;
+  #uboot: UBootConsole | undefined;
 
   constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined) {
     this.#lan = lan;
@@ -62,6 +65,20 @@ export class Board {
     await sh.sync();
     this.#shell = sh;
     return sh;
+  }
+
+  /**
+   * U-Boot's console, taken over after power-on (autoboot stopped, prompt synced). Where the target's
+   * U-Boot sends from a MAC of its own, `ethaddr` is set to the board's, so the lab sees one MAC per board.
+   */
+  async uboot(): Promise<UBootConsole> {
+    if (this.#uboot) return this.#uboot;
+    const ub = new UBootConsole(this.console, this.#steps, ubootOf(this.target), this.#timeouts.stepMs);
+    await ub.takeOver(this.#timeouts.bootMs);
+    // -f: this U-Boot treats ethaddr as write-once ("Can't overwrite").
+    if (ub.uboot.fixedMac) await ub.expectOk(`setenv -f ethaddr ${this.mac}`, { step: "U-Boot: set ethaddr to the board's MAC" });
+    this.#uboot = ub;
+    return ub;
   }
 
   /** Powers the guest off from its shell and waits for QEMU to exit cleanly. */

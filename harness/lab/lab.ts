@@ -76,11 +76,12 @@ export class Lab {
         await lan.segment.addSocketPort(name, sock);
         nics[0]!.lanSocket = sock;
       }
-      const media: BootMedia = { kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
+      const media: BootMedia = { firmware: opts.firmware, kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
       writeRepro(artifacts, qemuArgs({ target, media, nics, consoles: [], interactive: true }));
       const machine = await Machine.start({
         name, target, media, nics, artifacts, runDir: this.runDir, owner: this.#owner,
-        badPatterns: linuxBadPatterns(),
+        // Under firmware, one U-Boot banner per power-on is the normal start; a second is a reset.
+        badPatterns: linuxBadPatterns({ bootloaderBanners: opts.firmware ? 1 : 0 }),
       });
       const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow);
       this.boards.push(board);

@@ -4,6 +4,8 @@
 import type { Target } from "../targets/catalogue.ts";
 
 export interface BootMedia {
+  /** Firmware in the board's flash (-bios): U-Boot, which then boots whatever the scenario gives it. */
+  firmware?: string;
   /** -kernel image (direct kernel boot). */
   kernel?: string;
   initrd?: string;
@@ -71,6 +73,7 @@ export function qemuArgs(plan: QemuPlan): string[] {
     }
     a.push("-device", `${t.nic.device},netdev=${n.id},mac=${n.mac}`);
   }
+  if (plan.media.firmware) a.push("-bios", plan.media.firmware);
   if (plan.media.kernel) a.push("-kernel", plan.media.kernel);
   if (plan.media.initrd) a.push("-initrd", plan.media.initrd);
   if (plan.media.kernel) a.push("-append", kernelCommandLine(t, plan.media));

@@ -4,6 +4,7 @@
 import type { Target } from "../targets/catalogue.ts";
 import type { Lab } from "../lab/lab.ts";
 import type { Fixtures, InitramfsOptions } from "../fixtures/fixtures.ts";
+import type { BootloaderKernel } from "../fixtures/bootloader.ts";
 import type { Steps } from "./steps.ts";
 import type { Transcript } from "../console/transcript.ts";
 
@@ -14,6 +15,10 @@ export interface TargetFixtures {
   kernelRelease(): Promise<string>;
   /** Path of an initramfs with busybox, an init script from fixtures/init/, and modules. */
   initramfs(opts?: InitramfsOptions): Promise<string>;
+  /** Path of the target's U-Boot (give it to lab.boot as `firmware`). */
+  uboot(): Promise<string>;
+  /** The kernel as the target's U-Boot boots it: a uImage for bootm, Debian's zImage/Image otherwise. */
+  bootloaderKernel(): Promise<BootloaderKernel>;
 }
 
 export interface ScenarioContext {
@@ -31,6 +36,8 @@ export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps)
     kernel: () => steps.run("fetch kernel", async () => (await fixtures.kernel(target)).image),
     kernelRelease: async () => (await fixtures.kernel(target)).release,
     initramfs: (opts) => steps.run("build initramfs", () => fixtures.initramfs(target, opts)),
+    uboot: () => steps.run("fetch U-Boot", () => fixtures.uboot(target)),
+    bootloaderKernel: () => steps.run("prepare the kernel for U-Boot", () => fixtures.bootloaderKernel(target)),
   };
 }
 

@@ -23,7 +23,11 @@ export interface ScenarioHeader {
    * The scenario reproduces a known failure: it passes only if it fails this way (kind, and text the
    * failure must contain), and fails if the device boots fine.
    */
-  expectFailure?: { kind: FailureKind; message: string };
+  /**
+   * The scenario reproduces a failure: it passes only if it fails this way (kind, a text in the report
+   * and, if given, the step the failure happened in).
+   */
+  expectFailure?: { kind: FailureKind; message: string; step?: string };
 }
 
 export type ScenarioBody = (ctx: ScenarioContext) => Promise<void>;
@@ -88,6 +92,8 @@ export function validateScenario(file: string, id: string, mod: Record<string, u
   const ef = r.object("expectFailure", { optional: true });
   if (ef) {
     expectFailure = { kind: ef.oneOf("kind", ["product", "scenario", "infrastructure", "timeout"] as const), message: ef.string("message") };
+    const step = ef.optionalString("step");
+    if (step) expectFailure.step = step;
     ef.noOtherFields();
   }
   r.noOtherFields();

@@ -167,8 +167,12 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
   let expectedFailureSeen: boolean | undefined;
   const ef = s.header.expectFailure;
   if (ef) {
-    expectedFailureSeen = !!failure && failure.kind === ef.kind && failure.report().includes(ef.message);
+    expectedFailureSeen = !!failure && failure.kind === ef.kind && failure.report().includes(ef.message) &&
+      (ef.step === undefined || failure.context.step === ef.step);
     status = expectedFailureSeen ? "passed" : "failed";
+    if (failure && !expectedFailureSeen) {
+      log.note(`expected a ${ef.kind} failure containing "${ef.message}"${ef.step ? ` in step "${ef.step}"` : ""}; this is not it`);
+    }
     if (!failure) {
       failure = new ScenarioError(`expected a ${ef.kind} failure containing "${ef.message}", but the scenario passed`, {
         scenario: s.id, target: targetName, expected: `${ef.kind} failure: ${ef.message}`,

@@ -40,6 +40,34 @@ export interface Target {
     /** Extra kernel command-line words this board needs. */
     cmdline: string[];
   };
+  /** The board's firmware when it boots like a real device: U-Boot from Debian's u-boot-qemu. */
+  uboot?: UBootTarget;
+}
+
+export interface UBootTarget {
+  /** Path inside the u-boot-qemu package, given to QEMU as -bios. */
+  firmware: string;
+  /** Malta in little-endian mode swaps every 32-bit word of its flash: the file must be pre-swapped. */
+  byteSwap32: boolean;
+  /** The prompt as printed, e.g. "=> ". */
+  prompt: string;
+  /** Whether the build counts down to autoboot (a key stops it). */
+  autoboot: boolean;
+  /** The NIC sends from a MAC of U-Boot's own, whatever QEMU says (virtio: 52:52:52:52:52:52): set ethaddr. */
+  fixedMac: boolean;
+  kernel: {
+    /** What the bootloader boots: a legacy uImage (bootm), an ARM zImage (bootz), an arm64 Image (booti). */
+    format: "uImage" | "zImage" | "Image";
+    bootCommand: "bootm" | "bootz" | "booti";
+    /** How the initramfs is passed: as the boot command's second argument, or rd_start/rd_size in bootargs. */
+    ramdisk: "argument" | "bootargs";
+  };
+  /** Load addresses (numbers) for the kernel, the initramfs and scripts, and where RAM starts. */
+  addresses: { kernel: number; ramdisk: number; script: number; ramStart: number };
+  /** bootargs words the kernel needs from this bootloader (malta: memsize=256M). */
+  bootargs: string[];
+  /** The uImage architecture name for mkimage-style headers. */
+  uimageArch: "mips" | "arm" | "arm64";
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -77,12 +105,42 @@ export function parseTarget(source: string, raw: unknown): Target {
     cmdline: k.stringArray("cmdline", { optional: true }),
   };
   k.noOtherFields();
+  const u = r.object("uboot", { optional: true });
+  let uboot: UBootTarget | undefined;
+  if (u) {
+    const hex = { pattern: /^0x[0-9a-fA-F]{1,8}$/, what: "a hex address like \"0x82000000\"" };
+    const uk = u.object("kernel")!;
+    const ua = u.object("addresses")!;
+    uboot = {
+      firmware: u.string("firmware"),
+      byteSwap32: u.optionalBoolean("byteSwap32") ?? false,
+      prompt: u.string("prompt"),
+      autoboot: u.optionalBoolean("autoboot") ?? false,
+      fixedMac: u.optionalBoolean("fixedMac") ?? false,
+      kernel: {
+        format: uk.oneOf("format", ["uImage", "zImage", "Image"] as const),
+        bootCommand: uk.oneOf("bootCommand", ["bootm", "bootz", "booti"] as const),
+        ramdisk: uk.oneOf("ramdisk", ["argument", "bootargs"] as const),
+      },
+      addresses: {
+        kernel: Number(ua.string("kernel", hex)),
+        ramdisk: Number(ua.string("ramdisk", hex)),
+        script: Number(ua.string("script", hex)),
+        ramStart: Number(ua.string("ramStart", hex)),
+      },
+      bootargs: u.stringArray("bootargs", { optional: true }),
+      uimageArch: u.oneOf("uimageArch", ["mips", "arm", "arm64"] as const),
+    };
+    uk.noOtherFields();
+    ua.noOtherFields();
+    u.noOtherFields();
+  }
   r.noOtherFields();
   r.throwIfProblems("target");
   if (source.endsWith(".json") && basename(source, ".json") !== name) {
     throw new ScenarioError(`${source}: field name: expected "${basename(source, ".json")}" (the file's name), got "${name}"`);
   }
-  return { name, description, debianArch, unameMachine, qemu, console, nic, kernel };
+  return { name, description, debianArch, unameMachine, qemu, console, nic, kernel, ...(uboot ? { uboot } : {}) };
 }
 
 let cached: Map<string, Target> | undefined;

@@ -1,0 +1,179 @@
+// Drives U-Boot's console: stops autoboot, syncs on the prompt, runs commands and fails the step on
+// U-Boot's own error words, reads and sets the environment. Each command is followed by `echo` of a
+// marker with the command's status ($? in U-Boot's hush); the marker is matched only at the start of a
+// line, so the echo of the typed line (which starts with the prompt) never matches it.
+
+import type { SerialConsole } from "./serial-console.ts";
+import type { Steps } from "../scenario/steps.ts";
+import type { UBootTarget } from "../targets/catalogue.ts";
+import { ProductFailure } from "../errors/failures.ts";
+
+/**
+ * What U-Boot prints when a command failed, even where the status is 0 (a tftpboot that gave up still
+ * leaves a prompt). Each names the failure a person would look for in the transcript.
+ */
+export const UBOOT_ERRORS: { name: string; pattern: RegExp }[] = [
+  { name: "error", pattern: /^## Error.*$/m },
+  { name: "tftp-error", pattern: /^.*TFTP error.*$/m },
+  { name: "retry-exceeded", pattern: /^.*Retry count exceeded.*$/m },
+  { name: "unknown-command", pattern: /^Unknown command '.*'.*$/m },
+  { name: "wrong-image-format", pattern: /^.*Wrong Image Format.*$/m },
+  { name: "bad-crc", pattern: /^.*Bad (?:Data|Header) CRC.*$/m },
+  { name: "bad-magic", pattern: /^.*Bad (?:Linux ARM(?:64)? zImage|Linux ARM64 Image) magic.*$/m },
+  { name: "not-found", pattern: /^.*File not found.*$/m },
+  { name: "overwrite-reserved", pattern: /^.*trying to overwrite reserved memory.*$/m },
+  { name: "cant-overwrite", pattern: /^## Can't overwrite.*$/m },
+  { name: "usage", pattern: /^Usage:$/m },
+];
+
+export interface UBootRunOptions {
+  step?: string;
+  timeoutMs?: number;
+  /** Error names from UBOOT_ERRORS this command is expected to print (a negative test asserts them itself). */
+  allowErrors?: string[] | "all";
+}
+
+export interface UBootResult {
+  status: number;
+  output: string;
+  /** The first of UBOOT_ERRORS found in the output, if any. */
+  error?: { name: string; line: string };
+}
+
+export class UBootConsole {
+  readonly console: SerialConsole;
+  readonly uboot: UBootTarget;
+  #steps: Steps;
+  #seq = 0;
+  #timeoutMs: number;
+
+  constructor(console: SerialConsole, steps: Steps, uboot: UBootTarget, timeoutMs = 30_000) {
+    this.console = console;
+    this.uboot = uboot;
+    this.#steps = steps;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Waits for U-Boot after power-on, stops autoboot if the build counts down, and syncs on the prompt. */
+  async takeOver(timeoutMs = this.#timeoutMs): Promise<void> {
+    await this.#steps.run("U-Boot starts", async () => {
+      if (this.uboot.autoboot) {
+        await this.console.expect(/Hit any key to stop autoboot/, { step: "U-Boot starts", timeoutMs });
+        this.console.send(" ");
+      }
+      await this.console.expect(this.uboot.prompt, { step: "U-Boot starts", timeoutMs });
+    });
+    await this.sync();
+  }
+
+  /** Types a marker and waits for it: after this, the prompt is ours. */
+  async sync(step = "U-Boot prompt answers"): Promise<void> {
+    await this.#steps.run(step, async () => {
+      const id = `${process.pid % 1000}u${++this.#seq}`;
+      this.console.sendLine(`echo BL-${id}-SYNC`);
+      await this.console.expect(new RegExp(`\\nBL-${id}-SYNC\\n`), { step, timeoutMs: this.#timeoutMs });
+    });
+  }
+
+  /** Runs a command and returns its status and output; does not judge them. */
+  async run(command: string, opts: UBootRunOptions = {}): Promise<UBootResult> {
+    const step = opts.step ?? `U-Boot: ${command.length > 60 ? command.slice(0, 57) + "..." : command}`;
+    return this.#steps.run(step, async () => {
+      const id = `${process.pid % 1000}u${++this.#seq}`;
+      this.console.sendLine(`${command}; echo BL-${id}-E$?`);
+      const m = await this.console.expect(new RegExp(`\\n(?:([\\s\\S]*?)\\n)?BL-${id}-E(\\d+)\\n`), {
+        step, timeoutMs: opts.timeoutMs ?? this.#timeoutMs,
+      });
+      const output = m.groups[0] ?? "";
+      const hit = UBOOT_ERRORS.map((e) => ({ name: e.name, m: e.pattern.exec(output) })).find((e) => e.m);
+      return { status: Number(m.groups[1]), output, ...(hit ? { error: { name: hit.name, line: hit.m![0].trim() } } : {}) };
+    });
+  }
+
+  /**
+   * Runs a command that must work: a non-zero status or any of U-Boot's error lines is a product failure
+   * naming the line (unless the scenario allowed that error).
+   */
+  async expectOk(command: string, opts: UBootRunOptions = {}): Promise<string> {
+    const step = opts.step ?? `U-Boot: ${command.length > 60 ? command.slice(0, 57) + "..." : command}`;
+    const r = await this.run(command, { ...opts, step });
+    const allowed = opts.allowErrors === "all" || (r.error && opts.allowErrors?.includes(r.error.name));
+    if ((r.error && !allowed) || r.status !== 0) {
+      throw new ProductFailure(`U-Boot: \`${command}\` failed${r.error ? `: ${r.error.line}` : ` with status ${r.status}`}`, {
+        step,
+        expected: "the command to succeed",
+        seen: r.error?.line ?? (r.output.trim().split("\n").slice(-3).join(" | ") || "(no output)"),
+        consoleTail: this.console.stream.tail(),
+      });
+    }
+    return r.output;
+  }
+
+  async setenv(name: string, value: string): Promise<void> {
+    await this.expectOk(`setenv ${name} ${value}`, { step: `U-Boot: setenv ${name}` });
+  }
+
+  /** One variable's value, or undefined when it is not set. */
+  async getenv(name: string): Promise<string | undefined> {
+    const r = await this.run(`printenv ${name}`, { step: `U-Boot: printenv ${name}` });
+    const m = new RegExp(`^${name}=(.*)$`, "m").exec(r.output);
+    return r.status === 0 && m ? m[1] : undefined;
+  }
+
+  /** Sends a command that does not come back to the prompt (bootm, go, reset): the caller expects what follows. */
+  boot(command: string): void {
+    this.console.sendLine(command);
+  }
+
+  /** The target's load address for a kind of image, as U-Boot wants it typed. */
+  addr(kind: "kernel" | "ramdisk" | "script"): string {
+    return hex(this.uboot.addresses[kind]);
+  }
+
+  /**
+   * tftpboot a file to the target's address for its kind; resolves with the byte count U-Boot reports.
+   * Any TFTP error, a give-up or a missing file fails the step with U-Boot's own line.
+   */
+  async tftp(kind: "kernel" | "ramdisk" | "script", file: string, opts: UBootRunOptions = {}): Promise<number> {
+    const out = await this.expectOk(`tftpboot ${this.addr(kind)} ${file}`, { step: `U-Boot: tftpboot ${kind} ${file}`, timeoutMs: 120_000, ...opts });
+    const m = /Bytes transferred = (\d+)/.exec(out);
+    if (!m) throw new ProductFailure(`U-Boot: tftpboot ${file} printed no "Bytes transferred"`, { step: opts.step ?? `U-Boot: tftpboot ${kind} ${file}`, seen: out.trim().split("\n").slice(-3).join(" | ") });
+    return Number(m[1]);
+  }
+
+  /**
+   * Boots what was loaded at the kernel address (and the initramfs at the ramdisk address, if its size is
+   * given) the way this target's bootloader does: bootargs with the console, the target's own words
+   * (malta: memsize) and rd_start/rd_size where the initramfs travels in bootargs.
+   */
+  async bootLoaded(opts: {
+    consoleDevice: string;
+    ramdiskSize?: number;
+    /** Where the initramfs was loaded, if not at the target's ramdisk address. */
+    ramdiskAddress?: number;
+    append?: string[];
+    /** false leaves out the target's own bootargs (malta's memsize) — to reproduce what happens without them. */
+    targetBootargs?: boolean;
+  }): Promise<void> {
+    const u = this.uboot;
+    const rd = opts.ramdiskSize;
+    const rdAddr = opts.ramdiskAddress !== undefined ? hex(opts.ramdiskAddress) : this.addr("ramdisk");
+    const words = [`console=${opts.consoleDevice}`, "panic=1", ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
+    if (rd !== undefined && u.kernel.ramdisk === "bootargs") words.push(`rd_start=${rdAddr}`, `rd_size=${rd}`);
+    await this.setenv("bootargs", `'${words.join(" ")}'`);
+    const k = this.addr("kernel");
+    const cmd = u.kernel.bootCommand === "bootm" ? `bootm ${k}`
+      : `${u.kernel.bootCommand} ${k} ${rd !== undefined ? `${rdAddr}:${rd.toString(16)}` : "-"} \${fdtcontroladdr}`;
+    await this.#steps.run(`U-Boot: ${cmd}`, async () => this.boot(cmd));
+  }
+
+  /** Numbers from `bdinfo` (relocaddr, DRAM start/size, …), so scenarios can aim at U-Boot's own memory. */
+  async bdinfo(): Promise<Record<string, number>> {
+    const out = await this.expectOk("bdinfo");
+    const info: Record<string, number> = {};
+    for (const m of out.matchAll(/^([A-Za-z_ ]+?)\s*= (0x[0-9a-fA-F]+)/gm)) info[m[1]!.trim().replace(/ /g, "_")] = Number(m[2]);
+    return info;
+  }
+}
+
+export const hex = (n: number): string => "0x" + n.toString(16).padStart(8, "0");
