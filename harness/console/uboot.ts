@@ -13,6 +13,8 @@ import { ProductFailure } from "../errors/failures.ts";
  * leaves a prompt). Each names the failure a person would look for in the transcript.
  */
 export const UBOOT_ERRORS: { name: string; pattern: RegExp }[] = [
+  // Most specific first: the first match names the failure.
+  { name: "overwrite-reserved", pattern: /^.*trying to overwrite reserved memory.*$/m },
   { name: "error", pattern: /^## Error.*$/m },
   { name: "tftp-error", pattern: /^.*TFTP error.*$/m },
   { name: "retry-exceeded", pattern: /^.*Retry count exceeded.*$/m },
@@ -21,7 +23,6 @@ export const UBOOT_ERRORS: { name: string; pattern: RegExp }[] = [
   { name: "bad-crc", pattern: /^.*Bad (?:Data|Header) CRC.*$/m },
   { name: "bad-magic", pattern: /^.*Bad (?:Linux ARM(?:64)? zImage|Linux ARM64 Image) magic.*$/m },
   { name: "not-found", pattern: /^.*File not found.*$/m },
-  { name: "overwrite-reserved", pattern: /^.*trying to overwrite reserved memory.*$/m },
   { name: "cant-overwrite", pattern: /^## Can't overwrite.*$/m },
   { name: "usage", pattern: /^Usage:$/m },
 ];
