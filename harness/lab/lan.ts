@@ -60,6 +60,9 @@ export class LabLan {
   #pcap: PcapWriter;
   #artifacts: string;
   #seed: string;
+  #owner: Owner;
+  /** TFTP servers on other lab hosts (a next-server that is not the DHCP server), by host name. */
+  readonly extraTftp = new Map<string, { host: LabHost; server: TftpServer; files: Map<string, Uint8Array> }>();
 
   private constructor(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }) {
     const { network, prefix } = parseSubnet(o.opts.subnet ?? "192.168.1.0/24");
@@ -67,6 +70,7 @@ export class LabLan {
     this.prefix = prefix;
     this.#artifacts = o.artifacts;
     this.#seed = o.seed;
+    this.#owner = o.owner;
     let seed = 0;
     for (const ch of o.seed) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
     this.segment = new LanSegment("lan0", o.owner, seed);
@@ -103,6 +107,7 @@ export class LabLan {
         nbd: this.nbd.sessions,
         tftp: this.tftp?.log,
         tftpRequests: this.tftp?.requests,
+        otherTftpServers: Object.fromEntries([...this.extraTftp].map(([n, t]) => [n, { ip: t.host.ip, log: t.server.log, requests: t.server.requests }])),
       }, null, 2) + "\n");
     });
   }
@@ -137,6 +142,20 @@ export class LabLan {
   /** Fault rules on this LAN's switch (seeded per scenario and target, so a run is reproducible). */
   get faults(): FaultEngine {
     return this.segment.faults;
+  }
+
+  /**
+   * Another lab host with a TFTP server of its own (seed 002: the BOOTP reply's next-server is not the
+   * BOOTP server). Put files in the returned map; the server's log is in `lan-log.json` too.
+   */
+  async addTftpHost(name: string, ip: string): Promise<{ host: LabHost; server: TftpServer; files: Map<string, Uint8Array> }> {
+    const host = this.addHost(name, ip);
+    const files = new Map<string, Uint8Array>();
+    const server = await TftpServer.start({ network: host, files: (f) => files.get(f) });
+    this.#owner.adopt(`tftp server on ${name}`, () => server.close());
+    const entry = { host, server, files };
+    this.extraTftp.set(name, entry);
+    return entry;
   }
 
   /** Adds another host of the lab's own (e.g. a separate TFTP server named by next-server). */

@@ -139,3 +139,50 @@ test("dhcp: an address a client DECLINEs (found in use) is never offered again",
   assert.ok(typeof second !== "string");
   assert.equal(second.yiaddr, "192.168.1.101");
 });
+
+const UBOOT_ARM64_DISCOVER = data("u-boot-2023.01-virt-arm64-discover.bin");
+const UBOOT_MALTA_DISCOVER = data("u-boot-2023.01-malta-mipsel-discover.bin");
+const UBOOT_ARM64_REQUEST = data("u-boot-2023.01-virt-arm64-request.bin");
+
+test("dhcp: U-Boot's real DISCOVER (captured on the lab LAN) names U-Boot's vendor class and gets the U-Boot rule's file", () => {
+  const m = decodeBootp(UBOOT_ARM64_DISCOVER);
+  assert.ok(typeof m !== "string", String(m));
+  assert.equal(messageType(m), 1);
+  assert.equal(optString(m, OPT.VENDOR_CLASS), "U-Boot.armv8");
+  const malta = decodeBootp(UBOOT_MALTA_DISCOVER);
+  assert.ok(typeof malta !== "string");
+  assert.equal(optString(malta, OPT.VENDOR_CLASS), "U-Boot");
+  const s = new DhcpServer({
+    serverIp: "192.168.1.10", prefix: 24, pool: { start: "192.168.1.100", end: "192.168.1.110" },
+    vendorClasses: [{ match: "U-Boot", file: "uImage" }, { match: "udhcp", file: "linux.cfg" }],
+  });
+  // The captured REQUEST asks for the address the capture's run was given.
+  s.host({ mac: m.chaddr, ip: "192.168.1.77" });
+  for (const d of [UBOOT_ARM64_DISCOVER, UBOOT_MALTA_DISCOVER]) {
+    const o = decodeBootp(s.handle(d).reply!);
+    assert.ok(typeof o !== "string");
+    assert.equal(o.file, "uImage");
+  }
+  const ack = decodeBootp(s.handle(UBOOT_ARM64_REQUEST).reply!);
+  assert.ok(typeof ack !== "string");
+  assert.equal(messageType(ack), 5);
+});
+
+test("dhcp: a bootpOnly host gets a plain BOOTREPLY (no DHCP message type, no lease) and its DHCPREQUEST is not answered", () => {
+  const m = decodeBootp(UBOOT_ARM64_DISCOVER);
+  assert.ok(typeof m !== "string");
+  const s = new DhcpServer({ serverIp: "192.168.1.10", prefix: 24 });
+  s.host({ mac: m.chaddr, ip: "192.168.1.77", file: "de2.10000.0.bin", nextServer: "192.168.1.11", bootpOnly: true });
+  const d = s.handle(UBOOT_ARM64_DISCOVER);
+  const r = decodeBootp(d.reply!);
+  assert.ok(typeof r !== "string");
+  assert.equal(messageType(r), undefined);
+  assert.equal(r.yiaddr, "192.168.1.77");
+  assert.equal(r.siaddr, "192.168.1.11");
+  assert.equal(r.file, "de2.10000.0.bin");
+  assert.equal(r.options?.get(OPT.LEASE_TIME), undefined);
+  assert.equal(d.entry.reply, "BOOTREPLY");
+  const req = s.handle(UBOOT_ARM64_REQUEST);
+  assert.equal(req.reply, undefined);
+  assert.match(req.entry.note ?? "", /BOOTP-only/);
+});

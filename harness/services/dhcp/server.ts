@@ -20,6 +20,12 @@ export interface DhcpHostEntry {
   rootPath?: string;
   /** More options by code; strings are sent as text. */
   options?: Record<number, Uint8Array | string>;
+  /**
+   * Answer this client as a BOOTP server would (dhcpd's `allow bootp` with a fixed host): a plain
+   * BOOTREPLY without DHCP options even to a DHCPDISCOVER, and no answer to DHCPREQUEST. Clients such as
+   * U-Boot then take the BOOTP path ("got BOOTP response") instead of the four-way DHCP exchange.
+   */
+  bootpOnly?: boolean;
 }
 
 export interface VendorClassRule {
@@ -160,10 +166,15 @@ export class DhcpServer {
       entry.note = "declined";
       return { entry };
     }
+    if (this.#hosts.get(mac)?.bootpOnly && type !== undefined && type !== DHCP.DISCOVER) {
+      return (entry.note = "BOOTP-only host: only its first request is answered", { entry });
+    }
     const ip = type === DHCP.INFORM ? m.ciaddr : this.#addressFor(mac);
     if (!ip) return (entry.note = "no host entry and no free pool address", { entry });
     let replyType: number | undefined;
-    if (type === DHCP.DISCOVER) replyType = DHCP.OFFER;
+    if (this.#hosts.get(mac)?.bootpOnly) {
+      replyType = undefined;
+    } else if (type === DHCP.DISCOVER) replyType = DHCP.OFFER;
     else if (type === DHCP.REQUEST) {
       const wanted = entry.requestedIp ?? (m.ciaddr !== "0.0.0.0" ? m.ciaddr : undefined);
       const serverId = optIp(m, OPT.SERVER_ID);
@@ -187,12 +198,12 @@ export class DhcpServer {
       const o = new Map<number, Uint8Array>();
       const text = (s: string) => new TextEncoder().encode(s);
       if (replyType !== undefined) o.set(OPT.MESSAGE_TYPE, Uint8Array.of(replyType));
-      if (type !== undefined) o.set(OPT.SERVER_ID, ipToBytes(this.config.serverIp));
+      if (replyType !== undefined) o.set(OPT.SERVER_ID, ipToBytes(this.config.serverIp));
       if (!nak) {
         o.set(OPT.SUBNET_MASK, ipToBytes(maskOf(this.config.prefix)));
         if (this.config.router) o.set(OPT.ROUTER, ipToBytes(this.config.router));
         if (this.config.dns?.length) o.set(OPT.DNS, Uint8Array.from(this.config.dns.flatMap((d) => [...ipToBytes(d)])));
-        if (type !== undefined && type !== DHCP.INFORM) {
+        if (replyType !== undefined && type !== DHCP.INFORM) {
           const lease = this.config.leaseSeconds!;
           const be = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
           o.set(OPT.LEASE_TIME, be(lease));
