@@ -48,7 +48,11 @@ export class UBootConsole {
   #seq = 0;
   #timeoutMs: number;
 
-  constructor(console: SerialConsole, steps: Steps, uboot: UBootTarget, timeoutMs = 30_000) {
+  /** Prefix for step names when several boards share a timeline ("board-a: U-Boot: dhcp"). */
+  #label: string;
+
+  constructor(console: SerialConsole, steps: Steps, uboot: UBootTarget, timeoutMs = 30_000, label = "") {
+    this.#label = label ? `${label}: ` : "";
     this.console = console;
     this.uboot = uboot;
     this.#steps = steps;
@@ -57,7 +61,7 @@ export class UBootConsole {
 
   /** Waits for U-Boot after power-on, stops autoboot if the build counts down, and syncs on the prompt. */
   async takeOver(timeoutMs = this.#timeoutMs): Promise<void> {
-    await this.#steps.run("U-Boot starts", async () => {
+    await this.#steps.run(`${this.#label}U-Boot starts`, async () => {
       if (this.uboot.autoboot) {
         await this.console.expect(/Hit any key to stop autoboot/, { step: "U-Boot starts", timeoutMs });
         this.console.send(" ");
@@ -69,7 +73,7 @@ export class UBootConsole {
 
   /** Types a marker and waits for it: after this, the prompt is ours. */
   async sync(step = "U-Boot prompt answers"): Promise<void> {
-    await this.#steps.run(step, async () => {
+    await this.#steps.run(this.#label + step, async () => {
       const id = `${process.pid % 1000}u${++this.#seq}`;
       this.console.sendLine(`echo BL-${id}-SYNC`);
       await this.console.expect(new RegExp(`\\nBL-${id}-SYNC\\n`), { step, timeoutMs: this.#timeoutMs });
@@ -79,7 +83,7 @@ export class UBootConsole {
   /** Runs a command and returns its status and output; does not judge them. */
   async run(command: string, opts: UBootRunOptions = {}): Promise<UBootResult> {
     const step = opts.step ?? `U-Boot: ${command.length > 60 ? command.slice(0, 57) + "..." : command}`;
-    return this.#steps.run(step, async () => {
+    return this.#steps.run(this.#label + step, async () => {
       const id = `${process.pid % 1000}u${++this.#seq}`;
       this.console.sendLine(`${command}; echo BL-${id}-E$?`);
       const m = await this.console.expect(new RegExp(`\\n(?:([\\s\\S]*?)\\n)?BL-${id}-E(\\d+)\\n`), {
@@ -165,7 +169,7 @@ export class UBootConsole {
     const k = this.addr("kernel");
     const cmd = u.kernel.bootCommand === "bootm" ? `bootm ${k}`
       : `${u.kernel.bootCommand} ${k} ${rd !== undefined ? `${rdAddr}:${rd.toString(16)}` : "-"} \${fdtcontroladdr}`;
-    await this.#steps.run(`U-Boot: ${cmd}`, async () => this.boot(cmd));
+    await this.#steps.run(`${this.#label}U-Boot: ${cmd}`, async () => this.boot(cmd));
   }
 
   /** Numbers from `bdinfo` (relocaddr, DRAM start/size, …), so scenarios can aim at U-Boot's own memory. */

@@ -60,7 +60,8 @@ export class Board {
   /** Waits for bootlab's init to hand over a shell, then syncs with it. */
   async shell(): Promise<LinuxShell> {
     if (this.#shell) return this.#shell;
-    await this.expect(/bootlab-init: ready[^\n]*\n/, "kernel boots to the shell", { timeoutMs: this.#timeouts.bootMs });
+    const step = this.name === this.target.name ? "kernel boots to the shell" : `${this.name}: kernel boots to the shell`;
+    await this.expect(/bootlab-init: ready[^\n]*\n/, step, { timeoutMs: this.#timeouts.bootMs });
     const sh = new LinuxShell(this.console, this.#steps, this.#timeouts.stepMs);
     await sh.sync();
     this.#shell = sh;
@@ -73,7 +74,9 @@ export class Board {
    */
   async uboot(): Promise<UBootConsole> {
     if (this.#uboot) return this.#uboot;
-    const ub = new UBootConsole(this.console, this.#steps, ubootOf(this.target), this.#timeouts.stepMs);
+    // Boards with names of their own share the timeline with others: their steps say whose they are.
+    const label = this.name === this.target.name ? "" : this.name;
+    const ub = new UBootConsole(this.console, this.#steps, ubootOf(this.target), this.#timeouts.stepMs, label);
     await ub.takeOver(this.#timeouts.bootMs);
     // -f: this U-Boot treats ethaddr as write-once ("Can't overwrite").
     if (ub.uboot.fixedMac) await ub.expectOk(`setenv -f ethaddr ${this.mac}`, { step: "U-Boot: set ethaddr to the board's MAC" });
@@ -84,7 +87,7 @@ export class Board {
   /** Powers the guest off from its shell and waits for QEMU to exit cleanly. */
   async powerOff(): Promise<void> {
     const sh = await this.shell();
-    await this.#steps.run("power off", async () => {
+    await this.#steps.run(this.name === this.target.name ? "power off" : `${this.name}: power off`, async () => {
       this.machine.expectExit();
       sh.console.sendLine("poweroff -f");
       await this.machine.waitForPowerOff("power off", this.#timeouts.stepMs);

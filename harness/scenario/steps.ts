@@ -1,6 +1,7 @@
 // The step timeline of one scenario run: every wait in bootlab happens inside a named step, and each step
 // records when it started and ended and how it ended. Failures leaving a step get its name attached.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { asFailure, type FailureKind, StepTimeout } from "../errors/failures.ts";
 
 export interface StepRecord {
@@ -16,7 +17,8 @@ export interface StepRecord {
 export class Steps {
   readonly records: StepRecord[] = [];
   readonly t0: number;
-  #depth = 0;
+  /** The depth of the step the current async context runs in: steps run side by side nest correctly. */
+  #depth = new AsyncLocalStorage<number>();
   #onChange: ((r: StepRecord) => void) | undefined;
 
   constructor(t0 = performance.now(), onChange?: (r: StepRecord) => void) {
@@ -32,13 +34,13 @@ export class Steps {
 
   /** Runs `fn` as a named step; with a deadline, the step fails with StepTimeout when it passes. */
   async run<T>(name: string, fn: () => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
-    const rec: StepRecord = { name, depth: this.#depth, startMs: performance.now() - this.t0, status: "running" };
+    const depth = (this.#depth.getStore() ?? -1) + 1;
+    const rec: StepRecord = { name, depth, startMs: performance.now() - this.t0, status: "running" };
     this.records.push(rec);
     this.#onChange?.(rec);
-    this.#depth++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const work = fn();
+      const work = this.#depth.run(depth, fn);
       const result = opts.timeoutMs === undefined ? await work : await Promise.race([
         work,
         new Promise<never>((_, reject) => {
@@ -56,7 +58,6 @@ export class Steps {
       throw f;
     } finally {
       clearTimeout(timer);
-      this.#depth--;
       rec.endMs = performance.now() - this.t0;
       this.#onChange?.(rec);
     }

@@ -18,7 +18,7 @@ export default scenario({
   const lan = await lab.lan();
   const tftp2 = await lan.addTftpHost("bootstrap-tftp", "192.168.1.11");
   const kernel = await fixtures.bootloaderKernel();
-  let code = new Uint8Array(readFileSync(kernel.path));
+  let code: Uint8Array = new Uint8Array(readFileSync(kernel.path));
   let entry = u.addresses.kernel;
   if (kernel.format === "uImage") {
     // The bootstrap loader jumps into raw code, not a uImage: the kernel's own flat binary.
