@@ -1,5 +1,5 @@
-// Capture of a LAN segment into a classic pcap file (LINKTYPE_ETHERNET), written as frames pass so a
-// crash still leaves a readable file. Opens in Wireshark and tshark.
+// Capture of a LAN segment into a classic pcap file (LINKTYPE_ETHERNET), written as frames pass (in
+// batches at most 50 ms old, so a crash still leaves a readable file). Opens in Wireshark and tshark.
 
 import { createWriteStream, type WriteStream } from "node:fs";
 
@@ -37,13 +37,39 @@ export class PcapWriter {
     this.#out.write(pcapHeader());
   }
 
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
   /** `wallMs` is a Unix time in milliseconds. */
   write(frame: Uint8Array, wallMs: number): void {
     this.frames++;
-    this.#out.write(pcapRecord(frame, wallMs));
+    // One file write per frame costs a thread-pool wake-up each — on a 2-core host that competes with
+    // QEMU for every TFTP block. Batch instead.
+    const rec = pcapRecord(frame, wallMs);
+    this.#batch.push(rec);
+    this.#batchBytes += rec.length;
+    if (this.#batchBytes >= 256 << 10) this.#flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => this.#flush(), 50);
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#batch.length === 0) return;
+    const out = new Uint8Array(this.#batchBytes);
+    let at = 0;
+    for (const r of this.#batch) out.set(r, at), at += r.length;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#out.write(out);
   }
 
   close(): Promise<void> {
+    this.#flush();
     return new Promise((resolve) => this.#out.end(resolve));
   }
 }
