@@ -1,0 +1,71 @@
+// The U-Boot console driver against what U-Boot really printed (a malta session from the lab, replayed):
+// prompt sync, status markers, and U-Boot's own error lines named; plus the real second banner of a reset.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SerialConsole } from "../../harness/console/serial-console.ts";
+import { UBootConsole } from "../../harness/console/uboot.ts";
+import { linuxBadPatterns } from "../../harness/console/bad-patterns.ts";
+import { Steps } from "../../harness/scenario/steps.ts";
+import { getTarget } from "../../harness/targets/catalogue.ts";
+import { ProductFailure } from "../../harness/errors/failures.ts";
+import { tempDir } from "../helpers.ts";
+
+// The recorded markers carry the recording process's id; the driver makes them from ours.
+const recorded = readFileSync(new URL("../data/uboot-2023.01-malta-tftp-faults.console", import.meta.url), "latin1")
+  .replace(/BL-127u/g, `BL-${process.pid % 1000}u`);
+
+function replay(text = recorded) {
+  const dir = tempDir("bootlab-uboot-");
+  const con = new SerialConsole("con0", join(dir.path, "con0.log"), linuxBadPatterns({ bootloaderBanners: 1 }));
+  const steps = new Steps();
+  const ub = new UBootConsole(con, steps, getTarget("malta-mipsel").uboot!, 2000);
+  con.feed(new TextEncoder().encode(text));
+  return { con, steps, ub, done: async () => (await con.close(), dir.remove()) };
+}
+
+test("uboot: a replayed malta session: prompt sync, setenv statuses, the give-up and the CRC failure named by U-Boot's own lines", async () => {
+  const { ub, steps, done } = replay();
+  try {
+    await ub.takeOver();
+    for (const [k, v] of [["ipaddr", "192.168.1.20"], ["serverip", "192.168.1.10"], ["tftptimeout", "1000"], ["tftptimeoutcountmax", "3"], ["netretry", "no"]]) {
+      await ub.setenv(k!, v!);
+    }
+    const giveUp = await ub.run("tftpboot ${loadaddr} kernel");
+    assert.equal(giveUp.status, 1);
+    assert.deepEqual(giveUp.error, { name: "retry-exceeded", line: "Retry count exceeded; starting again" });
+    await ub.sync();
+    assert.equal(await ub.tftp("kernel", "truncated.uimg"), 4831152);
+    await assert.rejects(ub.expectOk("bootm 0x82000000"), (e: unknown) => {
+      assert.ok(e instanceof ProductFailure);
+      assert.match(e.message, /Bad Data CRC/);
+      assert.equal(e.context.step, "U-Boot: bootm 0x82000000");
+      return true;
+    });
+    assert.equal(await ub.tftp("kernel", "kernel"), 4896688);
+    assert.ok(steps.records.every((r) => r.status !== "running"));
+  } finally {
+    await done();
+  }
+});
+
+test("uboot: a second U-Boot banner is an unexpected reset, even while a command runs", async () => {
+  const banner = recorded.slice(0, recorded.indexOf("maltael # "));
+  // Up to the tftpboot command's echo: the command is running when the board starts over.
+  const upTo = recorded.indexOf("\n", recorded.indexOf("tftpboot ${loadaddr} kernel")) + 1;
+  const { con, ub, done } = replay(recorded.slice(0, upTo));
+  try {
+    await ub.takeOver();
+    for (let i = 0; i < 5; i++) await ub.run("setenv x y");
+    const running = ub.run("tftpboot ${loadaddr} kernel");
+    con.feed(new TextEncoder().encode(banner));
+    await assert.rejects(running, (e: unknown) => {
+      assert.ok(e instanceof ProductFailure);
+      assert.match(e.message, /bootloader-reset on con0: U-Boot 2023\.01/);
+      return true;
+    });
+  } finally {
+    await done();
+  }
+});
