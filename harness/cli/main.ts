@@ -14,11 +14,14 @@ import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
 import { projectRoot } from "../paths.ts";
 import { SERVE_TFTP_USAGE, serveTftp } from "../services/tftp/serve.ts";
+import { defaultMaxBytes, SnapshotCache } from "../snapshot/cache.ts";
 import { SERVE_DHCP_USAGE, serveDhcpCommand } from "../services/dhcp/serve.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
   bootlab run <files or folders> [--target NAME[,NAME]|all] [--out DIR] [--junit FILE] [--tap FILE]
+                                  [--jobs N] [--no-snapshots]
+  bootlab cache [list|prune|clear]  the snapshot cache (machines saved at named points)
   bootlab targets                 the machine catalogue
   bootlab doctor                  what is missing on this host, and how to get it
   bootlab fixtures fetch          download, verify and unpack the locked Debian packages
@@ -44,14 +47,22 @@ function printResult(r: ScenarioResult): void {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { target: "value", out: "value", junit: "value", tap: "value" });
+  const a = parseArgs(argv, { target: "value", out: "value", junit: "value", tap: "value", jobs: "value", "no-snapshots": "switch" });
   if (a.positional.length === 0) {
     process.stderr.write("bootlab run: name at least one scenario file or folder\n");
     return 2;
   }
   const t = a.flags.target as string | undefined;
   const targets = !t || t === "all" ? "all" as const : t.split(",");
-  const results = await runScenarios({ paths: a.positional, targets, outDir: a.flags.out as string | undefined, onResult: printResult });
+  const jobs = a.flags.jobs === undefined ? 1 : Number(a.flags.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) {
+    process.stderr.write(`bootlab run: --jobs ${a.flags.jobs} is not a number of parallel runs (1–16)\n`);
+    return 2;
+  }
+  const results = await runScenarios({
+    paths: a.positional, targets, outDir: a.flags.out as string | undefined, onResult: printResult, jobs,
+    ...(a.flags["no-snapshots"] ? { snapshots: false } : {}),
+  });
   const passed = results.filter((r) => r.status === "passed").length;
   process.stdout.write(`${passed} passed, ${results.length - passed} failed\n`);
   for (const [flag, render] of [["junit", junitXml], ["tap", tap]] as const) {
@@ -100,6 +111,32 @@ function cmdDoctor(): number {
   return 0;
 }
 
+function cmdCache(argv: string[]): number {
+  const cache = new SnapshotCache();
+  const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+  const sub = argv[0] ?? "list";
+  if (sub === "list") {
+    const all = cache.list();
+    for (const m of all) {
+      process.stdout.write(`${m.key.slice(0, 12)}  ${m.target.padEnd(13)} ${`"${m.name}"`.padEnd(16)} at ${m.point.padEnd(6)} ${mb(m.bytes).padStart(9)}  ` +
+        `cold ${(m.coldMs / 1000).toFixed(1)} s  last used ${m.lastUsedAt}\n`);
+    }
+    process.stdout.write(`${all.length} snapshots, ${mb(all.reduce((n, m) => n + m.bytes, 0))} in ${cache.dir} (bound ${mb(defaultMaxBytes())}, BOOTLAB_SNAPSHOT_CACHE_MB)\n`);
+    return 0;
+  }
+  if (sub === "prune") {
+    const gone = cache.prune();
+    process.stdout.write(`pruned ${gone.length} snapshots\n`);
+    return 0;
+  }
+  if (sub === "clear") {
+    process.stdout.write(`removed ${cache.clear()} snapshots\n`);
+    return 0;
+  }
+  process.stderr.write(`bootlab cache: unknown subcommand "${sub}" (list, prune, clear)\n`);
+  return 2;
+}
+
 async function cmdFixtures(argv: string[]): Promise<number> {
   const sub = argv[0];
   const log = (l: string) => process.stdout.write(l + "\n");
@@ -122,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
     case "targets": return cmdTargets();
     case "doctor": return cmdDoctor();
     case "fixtures": return await cmdFixtures(rest);
+    case "cache": return cmdCache(rest);
     case "serve":
       if (rest[0] === "tftp") return await serveTftp(rest.slice(1));
       if (rest[0] === "dhcp") return await serveDhcpCommand(rest.slice(1));

@@ -28,6 +28,11 @@ export class Board {
   #lan: () => LabLan | undefined;
   #dropbear = false;
   #uboot: UBootConsole | undefined;
+  /**
+   * Set when the machine was restored from a snapshot instead of powered on: the point it was saved at
+   * ("shell", "uboot") and the snapshot's key. What that point established is already true.
+   */
+  restoredFrom: { point: string; key: string; name: string } | undefined;
 
   constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined) {
     this.#lan = lan;
@@ -61,7 +66,8 @@ export class Board {
   async shell(): Promise<LinuxShell> {
     if (this.#shell) return this.#shell;
     const step = this.name === this.target.name ? "kernel boots to the shell" : `${this.name}: kernel boots to the shell`;
-    await this.expect(/bootlab-init: ready[^\n]*\n/, step, { timeoutMs: this.#timeouts.bootMs });
+    // A machine restored at "shell" printed its ready line in an earlier life: syncing is enough.
+    if (this.restoredFrom?.point !== "shell") await this.expect(/bootlab-init: ready[^\n]*\n/, step, { timeoutMs: this.#timeouts.bootMs });
     const sh = new LinuxShell(this.console, this.#steps, this.#timeouts.stepMs);
     await sh.sync();
     this.#shell = sh;
@@ -77,6 +83,12 @@ export class Board {
     // Boards with names of their own share the timeline with others: their steps say whose they are.
     const label = this.name === this.target.name ? "" : this.name;
     const ub = new UBootConsole(this.console, this.#steps, ubootOf(this.target), this.#timeouts.stepMs, label);
+    if (this.restoredFrom?.point === "uboot") {
+      // Restored at the prompt, ethaddr already set: only sync.
+      await ub.sync();
+      this.#uboot = ub;
+      return ub;
+    }
     await ub.takeOver(this.#timeouts.bootMs);
     // -f: this U-Boot treats ethaddr as write-once ("Can't overwrite").
     if (ub.uboot.fixedMac) await ub.expectOk(`setenv -f ethaddr ${this.mac}`, { step: "U-Boot: set ethaddr to the board's MAC" });

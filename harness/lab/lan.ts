@@ -162,7 +162,8 @@ export class LabLan {
   addHost(name: string, ip: string): LabHost {
     this.#checkInSubnet(`lab host ${name}`, ip);
     if (this.hosts.some((h) => h.ip === ip || h.name === name)) throw new ScenarioError(`lab host ${name} (${ip}) clashes with another lab host`);
-    const h = new LabHost(this.segment, { name, mac: macFor(`${this.#seed}/lab/${name}`), ip, prefix: this.prefix });
+    // Not per scenario: a guest restored from a snapshot still has this host's MAC in its ARP cache.
+    const h = new LabHost(this.segment, { name, mac: macFor(`lab/${this.subnet}/${name}`), ip, prefix: this.prefix });
     this.hosts.push(h);
     return h;
   }

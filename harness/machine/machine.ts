@@ -32,6 +32,10 @@ export interface MachineOptions {
   badPatterns: BadPattern[];
   /** How long QEMU may take to start and connect its sockets. */
   startTimeoutMs?: number;
+  /** Start from a saved machine state (a migration stream in a file) instead of powering on. */
+  incoming?: string;
+  /** More QEMU arguments (disks, …). */
+  extraArgs?: string[];
 }
 
 export interface ExitInfo {
@@ -98,7 +102,8 @@ export class Machine {
   static async start(o: MachineOptions): Promise<Machine> {
     const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.console.linuxDevice}.raw`) };
     const qmpSocket = join(o.runDir, `${o.name}-qmp.sock`);
-    const argv = qemuArgs({ target: o.target, media: o.media, nics: o.nics, consoles: [consolePlan], qmpSocket });
+    const extraArgs = [...(o.extraArgs ?? []), ...(o.incoming ? ["-incoming", `exec:cat ${shellQuote([o.incoming])}`] : [])];
+    const argv = qemuArgs({ target: o.target, media: o.media, nics: o.nics, consoles: [consolePlan], qmpSocket, extraArgs });
     writeFileSync(join(o.artifacts, "qemu-cmdline.txt"), shellQuote(argv) + "\n");
 
     const con = listenOnce(consolePlan.socket);
@@ -169,6 +174,38 @@ export class Machine {
       return info;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Saves the whole machine state (RAM, CPU, devices) into `path` as a migration stream, leaving the
+   * machine paused: `resume()` continues it. QEMU flushes the disks as part of it, so disk overlays
+   * copied while paused match the state.
+   */
+  async saveState(path: string, timeoutMs = 60_000): Promise<void> {
+    await this.qmp.execute("stop");
+    await this.qmp.execute("migrate", { uri: `exec:cat > ${shellQuote([path])}` });
+    await this.#migration("saving the machine state", timeoutMs);
+  }
+
+  /** Waits until an incoming saved state is loaded, then runs the machine (a restored one stays paused). */
+  async resumeFromIncoming(timeoutMs = 60_000): Promise<void> {
+    await this.#migration("loading the saved machine state", timeoutMs);
+    if (!(await this.qmp.status()).running) await this.resume();
+  }
+
+  async resume(): Promise<void> {
+    await this.qmp.execute("cont");
+  }
+
+  async #migration(what: string, timeoutMs: number): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const r = await this.qmp.execute<{ status?: string; "error-desc"?: string }>("query-migrate");
+      if (r.status === "completed") return;
+      if (r.status === "failed" || r.status === "cancelled") throw new InfrastructureError(`QEMU: ${what} failed: ${r["error-desc"] ?? r.status}`);
+      if (performance.now() > end) throw new InfrastructureError(`QEMU: ${what} did not finish within ${timeoutMs / 1000} s (status ${r.status ?? "none"})`);
+      await new Promise((res) => setTimeout(res, 5));
     }
   }
 

@@ -42,6 +42,18 @@ export interface RunOptions {
   onResult?: (r: ScenarioResult) => void;
   /** Called when a scenario × target starts. */
   onStart?: (s: ValidScenario, target: string) => void;
+  /** false: no machine is restored from or saved to the snapshot cache (default: on, unless BOOTLAB_NO_SNAPSHOTS=1). */
+  snapshots?: boolean;
+  /** How many scenario × target runs go at once (default 1). Results keep the listed order. */
+  jobs?: number;
+}
+
+export interface RunOneOptions {
+  snapshots?: boolean;
+}
+
+function snapshotsDefault(): boolean {
+  return !["1", "true", "yes"].includes((process.env.BOOTLAB_NO_SNAPSHOTS ?? "").toLowerCase());
 }
 
 /** Expands files and folders to scenario files (*.ts, sorted), relative ids under scenarios/. */
@@ -107,20 +119,25 @@ export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> 
   }
   const fixtures = opts.fixtures ?? new Fixtures();
   const outDir = resolve(opts.outDir ?? "out");
-  const results: ScenarioResult[] = [];
-  for (const s of scenarios) {
-    for (const targetName of selectTargets(s, opts.targets)) {
-      opts.onStart?.(s, targetName);
-      const r = await runOne(s, targetName, fixtures, outDir);
-      results.push(r);
-      opts.onResult?.(r);
+  const work = scenarios.flatMap((s) => selectTargets(s, opts.targets).map((t) => ({ s, t })));
+  const results: ScenarioResult[] = new Array(work.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < work.length) {
+      const i = next++;
+      const { s, t } = work[i]!;
+      opts.onStart?.(s, t);
+      results[i] = await runOne(s, t, fixtures, outDir, { snapshots: opts.snapshots });
+      opts.onResult?.(results[i]!);
     }
-  }
+  };
+  const jobs = Math.max(1, Math.min(opts.jobs ?? 1, work.length));
+  await Promise.all(Array.from({ length: jobs }, worker));
   return results;
 }
 
 /** Runs one scenario on one target with its own lab, deadline and artifact folder. */
-export async function runOne(s: ValidScenario, targetName: string, fixtures: Fixtures, outDir: string): Promise<ScenarioResult> {
+export async function runOne(s: ValidScenario, targetName: string, fixtures: Fixtures, outDir: string, o: RunOneOptions = {}): Promise<ScenarioResult> {
   const target = s.targets.find((t) => t.name === targetName)!;
   const artifacts = join(outDir, s.id, targetName);
   rmSync(artifacts, { recursive: true, force: true });
@@ -134,6 +151,7 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
   const t0 = performance.now();
   const lab = new Lab({
     owner, steps, runDir, artifacts, seed: `${s.id}@${targetName}`,
+    snapshots: o.snapshots ?? snapshotsDefault(), note: (l) => log.note(l),
     timeouts: { bootMs: s.header.timeouts.bootSeconds * 1000, stepMs: s.header.timeouts.stepSeconds * 1000 },
   });
   let failure: BootlabFailure | undefined;

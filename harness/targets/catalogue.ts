@@ -32,6 +32,13 @@ export interface Target {
     linuxModules: string[];
     linuxName: string;
   };
+  /** The board's block device for disks the scenario attaches (flash stand-ins, root images). */
+  disk?: {
+    device: string;
+    linuxModules: string[];
+    /** The first disk's name under Linux (vda, sda, …). */
+    linuxName: string;
+  };
   kernel: {
     /** Debian package (usually a meta package) that provides the kernel. */
     package: string;
@@ -40,6 +47,8 @@ export interface Target {
     /** Extra kernel command-line words this board needs. */
     cmdline: string[];
   };
+  /** Whether machine snapshots restore correctly on this target, and why not if they do not. */
+  snapshots?: { supported: boolean; why?: string };
   /** The board's firmware when it boots like a real device: U-Boot from Debian's u-boot-qemu. */
   uboot?: UBootTarget;
 }
@@ -98,6 +107,9 @@ export function parseTarget(source: string, raw: unknown): Target {
     linuxName: n.string("linuxName"),
   };
   n.noOtherFields();
+  const d = r.object("disk", { optional: true });
+  const disk = d ? { device: d.string("device"), linuxModules: d.stringArray("linuxModules"), linuxName: d.string("linuxName") } : undefined;
+  d?.noOtherFields();
   const k = r.object("kernel")!;
   const kernel = {
     package: k.string("package"),
@@ -135,12 +147,15 @@ export function parseTarget(source: string, raw: unknown): Target {
     ua.noOtherFields();
     u.noOtherFields();
   }
+  const sn = r.object("snapshots", { optional: true });
+  const snapshots = sn ? { supported: sn.optionalBoolean("supported") ?? true, why: sn.optionalString("why") } : undefined;
+  sn?.noOtherFields();
   r.noOtherFields();
   r.throwIfProblems("target");
   if (source.endsWith(".json") && basename(source, ".json") !== name) {
     throw new ScenarioError(`${source}: field name: expected "${basename(source, ".json")}" (the file's name), got "${name}"`);
   }
-  return { name, description, debianArch, unameMachine, qemu, console, nic, kernel, ...(uboot ? { uboot } : {}) };
+  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
 }
 
 let cached: Map<string, Target> | undefined;

@@ -96,6 +96,15 @@ export class DhcpServer {
     this.#hosts.set(entry.mac.toLowerCase(), entry);
   }
 
+  /**
+   * Takes over a lease the client already holds (a machine restored from a snapshot, whose lease was
+   * granted by another run's server): the same address is offered and ACKed to it.
+   */
+  remember(mac: string, ip: string): void {
+    const m = mac.toLowerCase();
+    if (!this.#hosts.has(m)) this.#leases.set(m, ip);
+  }
+
   /** Ignores the next `count` requests of a kind — e.g. withhold("DISCOVER", 3): no OFFER for three tries. */
   withhold(kind: string, count: number): void {
     this.#withhold.set(kind, count);
