@@ -11,6 +11,8 @@ export default scenario({
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
     initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    // Booted once to the shell, restored from there afterwards (where the target allows it).
+    snapshot: { at: "shell", name: "nic-shell" },
   });
   const sh = await board.shell();
   const nic = target.nic.linuxName;
