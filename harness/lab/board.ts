@@ -11,6 +11,8 @@ import { ScenarioError } from "../errors/failures.ts";
 import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
 import { UBootConsole } from "../console/uboot.ts";
 import { ubootOf } from "../fixtures/bootloader.ts";
+import { runCommand } from "../host/command.ts";
+import { basename, join } from "node:path";
 
 export interface BoardTimeouts {
   bootMs: number;
@@ -33,6 +35,9 @@ export class Board {
    * ("shell", "uboot") and the snapshot's key. What that point established is already true.
    */
   restoredFrom: { point: string; key: string; name: string } | undefined;
+  /** The run's folder for per-run files (USB overlays made at hot-plug). */
+  runDir = "";
+  #hotplugged = 0;
 
   constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined) {
     this.#lan = lan;
@@ -151,6 +156,31 @@ export class Board {
   /** Plugs or pulls the board's network cable as QEMU sees it (QMP set_link: the guest sees carrier go). */
   async setLink(up: boolean): Promise<void> {
     await this.machine.qmp.execute("set_link", { name: "n0", up });
+  }
+
+  /**
+   * Plugs a USB stick in while the machine runs (QMP blockdev-add + device_add on the target's USB
+   * controller; the board must have been booted with `usb`). Returns the id to pull it with.
+   */
+  async plugUsb(image: string, opts: { format?: "raw" | "qcow2" } = {}): Promise<string> {
+    const u = this.target.usb;
+    if (!u) throw new ScenarioError(`target ${this.target.name} has no USB controller`);
+    const n = this.#hotplugged++;
+    const id = `hotstick${n}`;
+    const overlay = join(this.runDir, `${this.name}-${id}.qcow2`);
+    return await this.#steps.run(`plug in USB stick ${basename(image)}`, async () => {
+      await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", opts.format ?? "raw", "-b", image, overlay], { why: "create the USB stick's overlay" });
+      await this.machine.qmp.execute("blockdev-add", { driver: "qcow2", "node-name": `${id}-node`, file: { driver: "file", filename: overlay } });
+      await this.machine.qmp.execute("device_add", { driver: "usb-storage", bus: u.bus, drive: `${id}-node`, id });
+      return id;
+    });
+  }
+
+  /** Pulls a hot-plugged stick out (device_del; the guest sees the disconnect). */
+  async unplugUsb(id: string): Promise<void> {
+    await this.#steps.run(`pull USB stick ${id}`, async () => {
+      await this.machine.qmp.execute("device_del", { id });
+    });
   }
 
   /** QEMU's view of the machine (running, paused, shutdown, …). */

@@ -43,6 +43,11 @@ export interface BootOptions extends BootMedia {
    * never written: each run writes to its own qcow2 overlay.
    */
   disks?: { path: string; format?: "raw" | "qcow2" }[];
+  /**
+   * USB sticks plugged in at power-on (images; each run writes to its own overlay). Passing it — even
+   * empty — gives the board the target's USB controller, so sticks can be hot-plugged later.
+   */
+  usb?: { path: string; format?: "raw" | "qcow2" }[];
   /** Prepare the machine up to a point once and restore it from there afterwards (see SnapshotRequest). */
   snapshot?: "shell" | "uboot" | SnapshotRequest;
 }
@@ -134,7 +139,10 @@ export class Lab {
             media: { ...media, firmware: await hashed(media.firmware), kernel: await hashed(media.kernel), initrd: await hashed(media.initrd) },
             nics: nics.map((n) => ({ ...n, lanSocket: n.lanSocket && "LAN" })),
             consoles: [{ id: "con0", socket: "CONSOLE", logfile: "LOG" }], qmpSocket: "QMP",
-            extraArgs: diskArgs(target, await Promise.all(disks.map(async (d) => `sha256:${await fileHash(d.path)}`))),
+            extraArgs: [
+              ...diskArgs(target, await Promise.all(disks.map(async (d) => `sha256:${await fileHash(d.path)}`))),
+              ...(opts.usb ? usbArgs(target, await Promise.all(opts.usb.map(async (d) => `sha256:${await fileHash(d.path)}`))) : []),
+            ],
           }),
           lan: { plugged: !!lan, subnet: lan?.subnet, server: lan?.server.ip, mac },
         };
@@ -160,7 +168,14 @@ export class Lab {
         await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt, "-b", backing, overlay], { why: `create a disk overlay for ${d.path}` });
         overlays.push(overlay);
       }
-      const extraArgs = diskArgs(target, overlays);
+      const usbOverlays: string[] = [];
+      if (opts.usb && !target.usb) throw new ScenarioError(`target ${target.name} has no USB controller`, { expected: `a "usb" object in targets/${target.name}.json` });
+      for (const [i, d] of (opts.usb ?? []).entries()) {
+        const overlay = join(this.runDir, `${name}-usb${i}.qcow2`);
+        await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", d.format ?? "raw", "-b", d.path, overlay], { why: `create an overlay for the USB stick ${d.path}` });
+        usbOverlays.push(overlay);
+      }
+      const extraArgs = [...diskArgs(target, overlays), ...(opts.usb ? usbArgs(target, usbOverlays) : [])];
       writeRepro(artifacts, qemuArgs({ target, media, nics, consoles: [], interactive: true, extraArgs }));
       const machine = await Machine.start({
         name, target, media, nics, artifacts, runDir: this.runDir, owner: this.#owner, extraArgs,
@@ -169,6 +184,7 @@ export class Lab {
         badPatterns: linuxBadPatterns({ bootloaderBanners: opts.firmware ? 1 : 0 }),
       });
       const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow);
+      board.runDir = this.runDir;
       this.boards.push(board);
       if (hit) {
         await machine.resumeFromIncoming();
@@ -211,6 +227,15 @@ export class Lab {
     }
     return board;
   }
+}
+
+/** The USB controller and the sticks plugged in at power-on. */
+function usbArgs(target: Target, files: string[]): string[] {
+  const u = target.usb!;
+  return [
+    "-device", `${u.controller},id=${u.bus.replace(/\.0$/, "")}`,
+    ...files.flatMap((f, i) => ["-drive", `file=${f},if=none,id=usb${i},format=qcow2`, "-device", `usb-storage,bus=${u.bus},drive=usb${i},id=usbstick${i}`]),
+  ];
 }
 
 /** QEMU arguments for the board's disks (files, or their hashes for the fingerprint). */

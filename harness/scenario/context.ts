@@ -15,6 +15,8 @@ export interface TargetFixtures {
   kernelRelease(): Promise<string>;
   /** Path of an initramfs with busybox, an init script from fixtures/init/, and modules. */
   initramfs(opts?: InitramfsOptions): Promise<string>;
+  /** Path of the target's static busybox (for root file systems a scenario builds). */
+  busybox(): Promise<string>;
   /** Path of the target's U-Boot (give it to lab.boot as `firmware`). */
   uboot(): Promise<string>;
   /** The kernel as the target's U-Boot boots it: a uImage for bootm, Debian's zImage/Image otherwise. */
@@ -36,6 +38,7 @@ export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps)
     kernel: () => steps.run("fetch kernel", async () => (await fixtures.kernel(target)).image),
     kernelRelease: async () => (await fixtures.kernel(target)).release,
     initramfs: (opts) => steps.run("build initramfs", () => fixtures.initramfs(target, opts)),
+    busybox: () => fixtures.busybox(target),
     uboot: () => steps.run("fetch U-Boot", () => fixtures.uboot(target)),
     bootloaderKernel: () => steps.run("prepare the kernel for U-Boot", () => fixtures.bootloaderKernel(target)),
   };

@@ -39,6 +39,16 @@ export interface Target {
     /** The first disk's name under Linux (vda, sda, …). */
     linuxName: string;
   };
+  /** The USB host controller sticks plug into, and the modules that drive it and the stick. */
+  usb?: {
+    /** QEMU -device of the controller (its id is the device name). */
+    controller: string;
+    /** The bus its ports are on, for usb-storage's bus= (QEMU names it "<id>.0"). */
+    bus: string;
+    linuxModules: string[];
+  };
+  /** Whether the target's Debian kernel can kexec, and the kexec arguments it needs. */
+  kexec?: { supported: boolean; args: string[]; why?: string };
   kernel: {
     /** Debian package (usually a meta package) that provides the kernel. */
     package: string;
@@ -110,6 +120,12 @@ export function parseTarget(source: string, raw: unknown): Target {
   const d = r.object("disk", { optional: true });
   const disk = d ? { device: d.string("device"), linuxModules: d.stringArray("linuxModules"), linuxName: d.string("linuxName") } : undefined;
   d?.noOtherFields();
+  const u0 = r.object("usb", { optional: true });
+  const usb = u0 ? { controller: u0.string("controller"), bus: u0.string("bus"), linuxModules: u0.stringArray("linuxModules") } : undefined;
+  u0?.noOtherFields();
+  const kx = r.object("kexec", { optional: true });
+  const kexec = kx ? { supported: kx.optionalBoolean("supported") ?? true, args: kx.stringArray("args", { optional: true }), why: kx.optionalString("why") } : undefined;
+  kx?.noOtherFields();
   const k = r.object("kernel")!;
   const kernel = {
     package: k.string("package"),
@@ -155,7 +171,7 @@ export function parseTarget(source: string, raw: unknown): Target {
   if (source.endsWith(".json") && basename(source, ".json") !== name) {
     throw new ScenarioError(`${source}: field name: expected "${basename(source, ".json")}" (the file's name), got "${name}"`);
   }
-  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
+  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), ...(usb ? { usb } : {}), ...(kexec ? { kexec } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
 }
 
 let cached: Map<string, Target> | undefined;

@@ -1,0 +1,40 @@
+import { join } from "node:path";
+import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { buildExt4 } from "../../harness/images/ext4.ts";
+import { preinitChain } from "../../harness/flows/preinit.ts";
+
+// Seed 004, the USB path: no boot script on the LAN, an ext4 stick with /boot/boot.sh, the custom kernel
+// and its bigger initramfs, and a root file system. The preinit mounts the stick read-only, copies the
+// script to tmpfs and runs it; the script kexecs the kernel; stage 2 mounts the stick as root and
+// switch_roots. Each step is asserted from what the console says.
+export default scenario({
+  name: "USB path: preinit finds /boot/boot.sh on an ext4 stick, kexecs the custom kernel, root from the stick",
+  targets: ["virt-arm64", "virt-armhf"],
+  timeouts: { bootSeconds: 120, stepSeconds: 90 },
+}, async ({ lab, target, fixtures, step }) => {
+  const chain = await preinitChain(target, fixtures, { root: "usb" });
+  const stick = join(lab.runDir, "stick.img");
+  const flash = join(lab.runDir, "rootfs_data.img");
+  await step("build the USB stick and the flash data partition", async () => {
+    await buildExt4(stick, [
+      ...chain.rootFiles,
+      { path: "boot/boot.sh", data: chain.bootScript, mode: 0o755 },
+      { path: "boot/kernel", data: chain.kernel },
+      { path: "boot/stage2.cpio.gz", data: chain.stage2 },
+    ], { sizeMiB: 128, label: "usbboot" });
+    await buildExt4(flash, [], { sizeMiB: 16, label: "rootfs_data" });
+  });
+  const board = await lab.boot(target, {
+    kernel: await fixtures.kernel(), initrd: chain.flashInitramfs, usb: [{ path: stick }], disks: [{ path: flash }], lan: false,
+  });
+  await board.expect(/preinit: USB: mounted \/dev\/sda[1]? \(ext4\) read-only/, "preinit mounts the stick read-only", { timeoutMs: 60_000 });
+  await board.expect("preinit: running boot script from usb", "preinit runs /boot/boot.sh from tmpfs");
+  await board.expect("boot script: kexec into the custom kernel", "the boot script loads the kernel with kexec");
+  const sh = await board.allowing(["kernel-reset"], async () => {
+    await board.expect("stage2: switch_root to the usb root", "stage 2 mounts the stick as root", { timeoutMs: 90_000 });
+    return await board.shell();
+  });
+  const from = (await sh.expectOk("cat /etc/root-from")).trim();
+  if (from !== "usb") throw new ProductFailure("the running root is not the stick's", { expected: "usb", seen: from });
+  await board.powerOff();
+});
