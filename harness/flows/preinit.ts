@@ -96,3 +96,20 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
     ],
   };
 }
+
+/** What a boot stick holds: the root file system, and /boot with the script, the kernel and stage 2. */
+export function bootStickFiles(chain: PreinitChain, opts: { root?: boolean } = {}): ImageFile[] {
+  return [
+    ...(opts.root === false ? [] : chain.rootFiles),
+    { path: "boot/boot.sh", data: chain.bootScript, mode: 0o755 },
+    { path: "boot/kernel", data: chain.kernel },
+    { path: "boot/stage2.cpio.gz", data: chain.stage2 },
+  ];
+}
+
+/** The LAN's HTTP server hands out the boot script, the kernel and stage 2 under /boot/. */
+export function serveBootFiles(http: { file(path: string, body: Uint8Array | string, contentType?: string): void }, chain: PreinitChain): void {
+  http.file("/boot/boot.sh", chain.bootScript, "text/x-shellscript");
+  http.file("/boot/kernel", chain.kernel);
+  http.file("/boot/stage2.cpio.gz", chain.stage2);
+}

@@ -59,7 +59,6 @@ export class LabLan {
   readonly frames: FrameEvent[] = [];
   #pcap: PcapWriter;
   #artifacts: string;
-  #seed: string;
   #owner: Owner;
   /** TFTP servers on other lab hosts (a next-server that is not the DHCP server), by host name. */
   readonly extraTftp = new Map<string, { host: LabHost; server: TftpServer; files: Map<string, Uint8Array> }>();
@@ -69,7 +68,6 @@ export class LabLan {
     this.subnet = `${numberToIp(network)}/${prefix}`;
     this.prefix = prefix;
     this.#artifacts = o.artifacts;
-    this.#seed = o.seed;
     this.#owner = o.owner;
     let seed = 0;
     for (const ch of o.seed) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;

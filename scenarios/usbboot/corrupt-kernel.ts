@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { preinitChain } from "../../harness/flows/preinit.ts";
+import { bootStickFiles, preinitChain } from "../../harness/flows/preinit.ts";
 
 // A stick whose kernel is damaged: the boot script's kexec refuses it, the preinit carries on, and the
 // board ends on its flash root instead of hanging. (Measured: a kernel that is only truncated is worse on
@@ -21,11 +21,7 @@ export default scenario({
     // architecture: an arm64 Image is recognised by its magic at offset 56 (gone here), an ARM zImage by
     // its magic at 0x24 (kept) and then refused for being shorter than its header says.
     const damaged = chain.kernel.slice(0, 4096).fill(0, 56, 64);
-    await buildExt4(stick, [
-      { path: "boot/boot.sh", data: chain.bootScript, mode: 0o755 },
-      { path: "boot/kernel", data: damaged },
-      { path: "boot/stage2.cpio.gz", data: chain.stage2 },
-    ], { sizeMiB: 64, label: "usbboot" });
+    await buildExt4(stick, bootStickFiles({ ...chain, kernel: damaged }, { root: false }), { sizeMiB: 64, label: "usbboot" });
     await buildExt4(flash, [], { sizeMiB: 16, label: "rootfs_data" });
   });
   const board = await lab.boot(target, { kernel: await fixtures.kernel(), initrd: chain.flashInitramfs, usb: [{ path: stick }], disks: [{ path: flash }], lan: false });

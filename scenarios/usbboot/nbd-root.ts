@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { preinitChain } from "../../harness/flows/preinit.ts";
+import { preinitChain, serveBootFiles } from "../../harness/flows/preinit.ts";
 
 // Seed 004 with a network root: boot.sh over HTTP, kexec, and stage 2 mounts its root from the lab's NBD
 // server (an ext4 export, copy-on-write so the image stays as built). No stick at all.
@@ -13,9 +13,7 @@ export default scenario({
 }, async ({ lab, target, fixtures, step }) => {
   const lan = await lab.lan();
   const chain = await preinitChain(target, fixtures, { root: `nbd:${lan.server.ip}:10809:root`, http: `http://${lan.server.ip}/boot`, usbWaitSeconds: 1 });
-  lan.http.file("/boot/boot.sh", chain.bootScript, "text/x-shellscript");
-  lan.http.file("/boot/kernel", chain.kernel);
-  lan.http.file("/boot/stage2.cpio.gz", chain.stage2);
+  serveBootFiles(lan.http, chain);
   const root = join(lab.runDir, "root.img");
   const flash = join(lab.runDir, "rootfs_data.img");
   await step("build the NBD root image and the flash data partition", async () => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { preinitChain } from "../../harness/flows/preinit.ts";
+import { preinitChain, serveBootFiles } from "../../harness/flows/preinit.ts";
 
 // Seed 004, the network path: the preinit gets a lease and finds boot.sh on the LAN's HTTP server; the
 // script downloads the custom kernel and its initramfs into tmpfs and kexecs; stage 2 takes its root
@@ -13,9 +13,7 @@ export default scenario({
 }, async ({ lab, target, fixtures, step }) => {
   const lan = await lab.lan();
   const chain = await preinitChain(target, fixtures, { root: "usb", http: `http://${lan.server.ip}/boot` });
-  lan.http.file("/boot/boot.sh", chain.bootScript, "text/x-shellscript");
-  lan.http.file("/boot/kernel", chain.kernel);
-  lan.http.file("/boot/stage2.cpio.gz", chain.stage2);
+  serveBootFiles(lan.http, chain);
   const stick = join(lab.runDir, "stick.img");
   const flash = join(lab.runDir, "rootfs_data.img");
   await step("build the root stick and the flash data partition", async () => {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { preinitChain } from "../../harness/flows/preinit.ts";
+import { bootStickFiles, preinitChain } from "../../harness/flows/preinit.ts";
 
 // Seed 004, the USB path: no boot script on the LAN, an ext4 stick with /boot/boot.sh, the custom kernel
 // and its bigger initramfs, and a root file system. The preinit mounts the stick read-only, copies the
@@ -16,12 +16,7 @@ export default scenario({
   const stick = join(lab.runDir, "stick.img");
   const flash = join(lab.runDir, "rootfs_data.img");
   await step("build the USB stick and the flash data partition", async () => {
-    await buildExt4(stick, [
-      ...chain.rootFiles,
-      { path: "boot/boot.sh", data: chain.bootScript, mode: 0o755 },
-      { path: "boot/kernel", data: chain.kernel },
-      { path: "boot/stage2.cpio.gz", data: chain.stage2 },
-    ], { sizeMiB: 128, label: "usbboot" });
+    await buildExt4(stick, bootStickFiles(chain), { sizeMiB: 128, label: "usbboot" });
     await buildExt4(flash, [], { sizeMiB: 16, label: "rootfs_data" });
   });
   const board = await lab.boot(target, {

@@ -1,3 +1,4 @@
+import { seededRandom } from "../../harness/lan/faults.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -25,16 +26,7 @@ const skipObjcopy = runs("objcopy", ["--version"]) && runs("readelf", ["--versio
 const skipGcc = skipObjcopy || (runs("gcc", ["--version"]) ? false : "no host gcc to build a test ELF");
 
 // Deterministic randomness, so a failing fuzz case can be replayed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 function randomBytes(n: number, rnd: () => number): Uint8Array {
   const b = new Uint8Array(n);
