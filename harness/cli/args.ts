@@ -28,3 +28,11 @@ export function parseArgs(argv: string[], spec: Record<string, "value" | "switch
   }
   return out;
 }
+
+/** A TCP/UDP port from a flag (default when absent), or a ScenarioError naming the flag. */
+export function portFlag(name: string, value: string | true | undefined, dflt: number): number {
+  const p = typeof value === "string" ? value : String(dflt);
+  const n = /^[0-9]{1,5}$/.test(p) ? Number(p) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new ScenarioError(`--${name} ${p} is not a port number`, { expected: "an integer from 1 to 65535" });
+  return n;
+}

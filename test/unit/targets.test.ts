@@ -61,3 +61,21 @@ test("targets: the command line comes from the data — machine, cpu, memory, NI
   assert.match(s, /-append console=ttyAMA0 panic=1 quiet$/);
   assert.ok(argv.includes("-nodefaults") && !argv.includes("-S"));
 });
+
+test("targets: the U-Boot, USB, kexec and snapshot fields are checked too, each problem named by its field", () => {
+  const bad = malta();
+  bad.uboot.kernel.format = "vmlinux";
+  bad.uboot.addresses.kernel = "82000000";
+  bad.usb.linuxModules = "ehci_pci";
+  bad.kexec.supported = "no";
+  bad.snapshots.colour = "red";
+  assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
+    assert.ok(e instanceof ScenarioError);
+    assert.match(e.message, /field uboot\.kernel\.format: expected one of "uImage", "zImage", "Image", got "vmlinux"/);
+    assert.match(e.message, /field uboot\.addresses\.kernel: expected a hex address like "0x82000000", got "82000000"/);
+    assert.match(e.message, /field usb\.linuxModules: expected an array of non-empty strings/);
+    assert.match(e.message, /field kexec\.supported: expected true or false, got "no"/);
+    assert.match(e.message, /field snapshots\.colour: unknown field/);
+    return true;
+  });
+});

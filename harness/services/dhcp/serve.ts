@@ -3,7 +3,7 @@
 // subnet broadcast address). One log line per request; runs until SIGINT or SIGTERM.
 
 import { resolve } from "node:path";
-import { parseArgs } from "../../cli/args.ts";
+import { parseArgs, portFlag } from "../../cli/args.ts";
 import { untilSignal } from "../../cli/until-signal.ts";
 import { BootlabFailure, ScenarioError } from "../../errors/failures.ts";
 import { Owner } from "../../lifecycle/owner.ts";
@@ -13,13 +13,6 @@ import { type DhcpDecision, DhcpServer, serveDhcp } from "./server.ts";
 
 export const SERVE_DHCP_USAGE =
   "bootlab serve dhcp --config FILE [--host ADDR (default 0.0.0.0)] [--port N (default 67)] [--client-port N (default 68)] [--broadcast ADDR (default 255.255.255.255)]\n";
-
-const portFlag = (name: string, v: string | true | undefined, dflt: number): number => {
-  const p = typeof v === "string" ? v : String(dflt);
-  const n = /^[0-9]{1,5}$/.test(p) ? Number(p) : NaN;
-  if (!(n >= 1 && n <= 65535)) throw new ScenarioError(`--${name} ${p} is not a port number`, { expected: "an integer from 1 to 65535" });
-  return n;
-};
 
 /** One line a person can read: who asked what, and what we answered. */
 export function describeDhcp(d: DhcpDecision): string {

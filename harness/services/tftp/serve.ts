@@ -4,7 +4,7 @@
 
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "../../cli/args.ts";
+import { parseArgs, portFlag } from "../../cli/args.ts";
 import { untilSignal } from "../../cli/until-signal.ts";
 import { BootlabFailure, ScenarioError } from "../../errors/failures.ts";
 import { Owner } from "../../lifecycle/owner.ts";
@@ -33,9 +33,7 @@ export async function serveTftp(argv: string[]): Promise<number> {
       // reported below
     }
     if (!isDir) throw new ScenarioError(`--root ${a.flags.root}: no such folder`);
-    const p = a.flags.port ?? "69";
-    port = /^[0-9]{1,5}$/.test(p as string) ? Number(p) : NaN;
-    if (!(port >= 1 && port <= 65535)) throw new ScenarioError(`--port ${p} is not a port number`, { expected: "an integer from 1 to 65535" });
+    port = portFlag("port", a.flags.port, 69);
     host = (a.flags.host as string | undefined) ?? "127.0.0.1";
     write = a.flags.write === true;
   } catch (e) {
