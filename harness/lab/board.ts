@@ -7,7 +7,7 @@ import { LinuxShell } from "../console/linux-shell.ts";
 import type { SerialConsole } from "../console/serial-console.ts";
 import type { Target } from "../targets/catalogue.ts";
 import type { LabLan } from "./lan.ts";
-import { ScenarioError } from "../errors/failures.ts";
+import { ProductFailure, ScenarioError } from "../errors/failures.ts";
 import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
 import { UBootConsole } from "../console/uboot.ts";
 import { ubootOf } from "../fixtures/bootloader.ts";
@@ -53,10 +53,19 @@ export class Board {
     return this.machine.console;
   }
 
-  /** Waits on the console inside a named step. */
-  expect(pattern: string | RegExp, step: string, opts: { timeoutMs?: number; allow?: string[] } = {}) {
-    return this.#steps.run(step, () =>
-      this.console.expect(pattern, { step, timeoutMs: opts.timeoutMs ?? this.#timeouts.stepMs, allow: opts.allow }));
+  /**
+   * Waits on the console inside a named step. `failOn`: lines that mean the device has gone another way
+   * (e.g. "preinit: USB mount failed: …" while waiting for the USB path) — the step fails at once,
+   * quoting the line, instead of running into its deadline.
+   */
+  expect(pattern: string | RegExp, step: string, opts: { timeoutMs?: number; allow?: string[]; failOn?: RegExp[] } = {}) {
+    return this.#steps.run(step, async () => {
+      const m = await this.console.expect([pattern, ...(opts.failOn ?? [])], { step, timeoutMs: opts.timeoutMs ?? this.#timeouts.stepMs, allow: opts.allow });
+      if (m.index > 0) {
+        throw new ProductFailure(m.text.trim(), { step, expected: String(pattern), seen: m.text.trim() });
+      }
+      return m;
+    });
   }
 
   /**

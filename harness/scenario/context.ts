@@ -5,6 +5,7 @@ import type { Target } from "../targets/catalogue.ts";
 import type { Lab } from "../lab/lab.ts";
 import type { Fixtures, InitramfsOptions } from "../fixtures/fixtures.ts";
 import type { BootloaderKernel } from "../fixtures/bootloader.ts";
+import type { BuiltKernel } from "../fixtures/kernel-build.ts";
 import type { Steps } from "./steps.ts";
 import type { Transcript } from "../console/transcript.ts";
 
@@ -21,6 +22,8 @@ export interface TargetFixtures {
   uboot(): Promise<string>;
   /** The kernel as the target's U-Boot boots it: a uImage for bootm, Debian's zImage/Image otherwise. */
   bootloaderKernel(): Promise<BootloaderKernel>;
+  /** The kernel built from Debian's source for this target (kexec.kernel), optionally with a built-in initramfs. */
+  builtKernel(opts?: { embed?: string }): Promise<BuiltKernel>;
 }
 
 export interface ScenarioContext {
@@ -41,6 +44,7 @@ export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps)
     busybox: () => fixtures.busybox(target),
     uboot: () => steps.run("fetch U-Boot", () => fixtures.uboot(target)),
     bootloaderKernel: () => steps.run("prepare the kernel for U-Boot", () => fixtures.bootloaderKernel(target)),
+    builtKernel: (opts) => steps.run(opts?.embed ? "link the kernel with its built-in initramfs" : "build the kernel", () => fixtures.builtKernel(target, opts?.embed)),
   };
 }
 

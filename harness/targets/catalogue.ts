@@ -7,6 +7,19 @@ import { FieldReader } from "../validation/fields.ts";
 import { ScenarioError } from "../errors/failures.ts";
 import { projectRoot } from "../paths.ts";
 
+/** A kernel built from a Debian source package (harness/fixtures/kernel-build.ts). */
+export interface KernelBuildSpec {
+  /** The locked source package, e.g. linux-source-6.1. */
+  source: string;
+  /** The Kconfig fragment applied to allnoconfig, relative to the project. */
+  config: string;
+  /** make's ARCH= and CROSS_COMPILE= (a Debian cross compiler's prefix). */
+  arch: string;
+  crossCompile: string;
+  /** The make target and file that is the bootable image, e.g. vmlinux. */
+  image: string;
+}
+
 export interface Target {
   name: string;
   description: string;
@@ -47,8 +60,17 @@ export interface Target {
     bus: string;
     linuxModules: string[];
   };
-  /** Whether the target's Debian kernel can kexec, and the kexec arguments it needs. */
-  kexec?: { supported: boolean; args: string[]; why?: string };
+  /**
+   * Whether the target can kexec, and the kexec arguments it needs. With `kernel`, the Debian kernel
+   * cannot, and the boot chain runs on a kernel built from Debian's source (both stages, no modules).
+   */
+  kexec?: { supported: boolean; args: string[]; why?: string; kernel?: KernelBuildSpec };
+  /**
+   * How the boot chain's kernel reaches a router flash image given as the disk: as an MTD device
+   * (block2mtd, so rootfs_data is jffs2 as on a router) or, where the kernel cannot make an MTD of a
+   * disk, through loop devices at the partition offsets with an ext4 rootfs_data.
+   */
+  flash?: { access: "block2mtd" | "loop"; dataFs: "jffs2" | "ext4"; why?: string };
   kernel: {
     /** Debian package (usually a meta package) that provides the kernel. */
     package: string;
@@ -124,8 +146,24 @@ export function parseTarget(source: string, raw: unknown): Target {
   const usb = u0 ? { controller: u0.string("controller"), bus: u0.string("bus"), linuxModules: u0.stringArray("linuxModules") } : undefined;
   u0?.noOtherFields();
   const kx = r.object("kexec", { optional: true });
-  const kexec = kx ? { supported: kx.optionalBoolean("supported") ?? true, args: kx.stringArray("args", { optional: true }), why: kx.optionalString("why") } : undefined;
+  const kb = kx?.object("kernel", { optional: true });
+  const kernelBuild = kb
+    ? { source: kb.string("source"), config: kb.string("config"), arch: kb.string("arch"), crossCompile: kb.string("crossCompile"), image: kb.string("image") }
+    : undefined;
+  kb?.noOtherFields();
+  const kexec = kx
+    ? { supported: kx.optionalBoolean("supported") ?? true, args: kx.stringArray("args", { optional: true }), why: kx.optionalString("why"), ...(kernelBuild ? { kernel: kernelBuild } : {}) }
+    : undefined;
   kx?.noOtherFields();
+  const fl = r.object("flash", { optional: true });
+  const flash = fl
+    ? {
+      access: fl.string("access", { pattern: /^(block2mtd|loop)$/, what: "block2mtd or loop" }) as "block2mtd" | "loop",
+      dataFs: fl.string("dataFs", { pattern: /^(jffs2|ext4)$/, what: "jffs2 or ext4" }) as "jffs2" | "ext4",
+      why: fl.optionalString("why"),
+    }
+    : undefined;
+  fl?.noOtherFields();
   const k = r.object("kernel")!;
   const kernel = {
     package: k.string("package"),
@@ -171,7 +209,7 @@ export function parseTarget(source: string, raw: unknown): Target {
   if (source.endsWith(".json") && basename(source, ".json") !== name) {
     throw new ScenarioError(`${source}: field name: expected "${basename(source, ".json")}" (the file's name), got "${name}"`);
   }
-  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), ...(usb ? { usb } : {}), ...(kexec ? { kexec } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
+  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), ...(usb ? { usb } : {}), ...(kexec ? { kexec } : {}), ...(flash ? { flash } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
 }
 
 let cached: Map<string, Target> | undefined;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { preinitChain } from "../../harness/flows/preinit.ts";
+import { FLASH_ROOT, buildChainFlash, flashBoot, preinitChain } from "../../harness/flows/preinit.ts";
 
 // Seed 004's fallbacks, on one board: first a stick without a boot script (preinit says so and falls
 // back), the flash root comes up with its writable data partition; a file written there survives a
@@ -9,22 +9,21 @@ import { preinitChain } from "../../harness/flows/preinit.ts";
 // root — with the file — comes up again.
 export default scenario({
   name: "fallbacks: stick without a script, then no stick and no network → the flash root, whose writes survive a reboot",
-  targets: ["virt-arm64", "virt-armhf"],
+  targets: ["malta-mipsel", "virt-arm64", "virt-armhf"],
   timeouts: { bootSeconds: 120, stepSeconds: 90 },
 }, async ({ lab, target, fixtures, step }) => {
   const lan = await lab.lan();
   const chain = await preinitChain(target, fixtures, { root: "usb", http: `http://${lan.server.ip}/boot` });
   const stick = join(lab.runDir, "stick.img");
-  const flash = join(lab.runDir, "rootfs_data.img");
-  await step("build a stick without a boot script, and the flash data partition", async () => {
+  await step("build a stick without a boot script", async () => {
     await buildExt4(stick, [{ path: "photos/holiday.jpg", data: "not a boot script" }], { sizeMiB: 8, label: "photos" });
-    await buildExt4(flash, [], { sizeMiB: 16, label: "rootfs_data" });
   });
   // The HTTP server has no boot script: every request is a 404.
-  const board = await lab.boot(target, { kernel: await fixtures.kernel(), initrd: chain.flashInitramfs, usb: [{ path: stick }], disks: [{ path: flash }] });
+  const flash = await step("build the flash image (squashfs root, empty rootfs_data)", () => buildChainFlash(chain, join(lab.runDir, "flash.img")));
+  const board = await lab.boot(target, { ...flashBoot(chain, flash), usb: [{ path: stick }] });
   await board.expect(/preinit: network: no boot script at http:\/\/[0-9.]+\/boot\/boot\.sh/, "preinit: HTTP has no boot script (404)", { timeoutMs: 60_000 });
   await board.expect("preinit: USB: no /boot/boot.sh on the stick", "preinit: the stick has no boot script");
-  await board.expect(/preinit.00: flash root: read-only root \+ ext4 overlay on \/dev\/vda/, "the normal boot from flash");
+  await board.expect(FLASH_ROOT, "the normal boot from flash");
   const sh = await board.shell();
   if (!lan.http.log.some((r) => r.status === 404 && r.path === "/boot/boot.sh")) {
     throw new ProductFailure("the lab's HTTP log has no 404 for /boot/boot.sh", { seen: JSON.stringify(lan.http.log) });
@@ -39,7 +38,7 @@ export default scenario({
     sh.console.sendLine("reboot -f");
     await board.expect(/preinit: network: no DHCP lease on eth0/, "after the reboot: no network", { timeoutMs: 90_000 });
     await board.expect(/preinit: USB mount failed: no such device/, "no stick");
-    await board.expect(/preinit.00: flash root: read-only root \+ ext4 overlay on \/dev\/vda/, "the flash root again");
+    await board.expect(FLASH_ROOT, "the flash root again");
     await board.expect(/bootlab-init: ready[^\n]*\n/, "the flash root's shell");
   });
   await sh.sync();

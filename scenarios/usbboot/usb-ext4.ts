@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { bootStickFiles, preinitChain } from "../../harness/flows/preinit.ts";
+import { BRANCH_FAILED, bootStickFiles, buildChainFlash, flashBoot, preinitChain } from "../../harness/flows/preinit.ts";
 
 // Seed 004, the USB path: no boot script on the LAN, an ext4 stick with /boot/boot.sh, the custom kernel
 // and its bigger initramfs, and a root file system. The preinit mounts the stick read-only, copies the
@@ -9,24 +9,23 @@ import { bootStickFiles, preinitChain } from "../../harness/flows/preinit.ts";
 // switch_roots. Each step is asserted from what the console says.
 export default scenario({
   name: "USB path: preinit finds /boot/boot.sh on an ext4 stick, kexecs the custom kernel, root from the stick",
-  targets: ["virt-arm64", "virt-armhf"],
+  targets: ["malta-mipsel", "virt-arm64", "virt-armhf"],
   timeouts: { bootSeconds: 120, stepSeconds: 90 },
 }, async ({ lab, target, fixtures, step }) => {
   const chain = await preinitChain(target, fixtures, { root: "usb" });
   const stick = join(lab.runDir, "stick.img");
-  const flash = join(lab.runDir, "rootfs_data.img");
-  await step("build the USB stick and the flash data partition", async () => {
+  await step("build the USB stick", async () => {
     await buildExt4(stick, bootStickFiles(chain), { sizeMiB: 128, label: "usbboot" });
-    await buildExt4(flash, [], { sizeMiB: 16, label: "rootfs_data" });
   });
+  const flash = await step("build the flash image (squashfs root, empty rootfs_data)", () => buildChainFlash(chain, join(lab.runDir, "flash.img")));
   const board = await lab.boot(target, {
-    kernel: await fixtures.kernel(), initrd: chain.flashInitramfs, usb: [{ path: stick }], disks: [{ path: flash }], lan: false,
+    ...flashBoot(chain, flash), usb: [{ path: stick }], lan: false,
   });
-  await board.expect(/preinit: USB: mounted \/dev\/sda[1]? \(ext4\) read-only/, "preinit mounts the stick read-only", { timeoutMs: 60_000 });
-  await board.expect("preinit: running boot script from usb", "preinit runs /boot/boot.sh from tmpfs");
-  await board.expect("boot script: kexec into the custom kernel", "the boot script loads the kernel with kexec");
+  await board.expect(/preinit: USB: mounted \/dev\/sda[1]? \(ext4\) read-only/, "preinit mounts the stick read-only", { timeoutMs: 60_000, failOn: BRANCH_FAILED });
+  await board.expect("preinit: running boot script from usb", "preinit runs /boot/boot.sh from tmpfs", { failOn: BRANCH_FAILED });
+  await board.expect("boot script: kexec into the custom kernel", "the boot script loads the kernel with kexec", { failOn: BRANCH_FAILED });
   const sh = await board.allowing(["kernel-reset"], async () => {
-    await board.expect("stage2: switch_root to the usb root", "stage 2 mounts the stick as root", { timeoutMs: 90_000 });
+    await board.expect("stage2: switch_root to the usb root", "stage 2 mounts the stick as root", { timeoutMs: 90_000, failOn: BRANCH_FAILED });
     return await board.shell();
   });
   const from = (await sh.expectOk("cat /etc/root-from")).trim();

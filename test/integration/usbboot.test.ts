@@ -1,26 +1,52 @@
-// Seed 004's boot paths end to end on the ARM targets (Debian kernels kexec there; malta's cannot, see
-// targets/malta-mipsel.json): preinit from the "flash" initramfs, a stick hot-plugged or present, boot
-// scripts over HTTP or on USB, kexec, stage 2 on a USB or NBD root, and the fallbacks to the flash root.
+// Seed 004's boot paths end to end on all three targets: preinit from the firmware initramfs, the flash
+// image (squashfs + jffs2 through block2mtd on malta, squashfs + ext4 through loop devices on ARM), a
+// stick present or hot-plugged, vfat or ext4, boot scripts over HTTP or on USB, kexec (malta: into the
+// kernel built from Debian's source, stage 2 built in), stage 2 on a USB, loop-image or NBD root, and the
+// fallbacks to the flash root.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScenarios } from "../../harness/scenario/runner.ts";
+import { ProductFailure } from "../../harness/errors/failures.ts";
 import { projectRoot } from "../../harness/paths.ts";
 import { qemuProcesses, tempDir } from "../helpers.ts";
 
-test("usbboot: every path and fallback of the preinit passes on both ARM targets; the console shows the branch taken", async () => {
+const TARGETS = { "malta-mipsel": "ttyS0", "virt-arm64": "ttyAMA0", "virt-armhf": "ttyAMA0" } as const;
+
+test("usbboot: every path and fallback of the preinit passes on malta and both ARM targets; the console shows the branch taken", async () => {
   const out = tempDir("bootlab-usbboot-");
   try {
     const results = await runScenarios({ paths: [join(projectRoot, "scenarios/usbboot")], outDir: out.path });
     for (const r of results) assert.equal(r.status, "passed", `${r.id} on ${r.target}:\n${r.failure?.report()}`);
-    assert.equal(results.length, 12);
-    const branch = (id: string, target: string) => readFileSync(join(out.path, id, target, "console-ttyAMA0.log"), "utf8");
-    for (const t of ["virt-arm64", "virt-armhf"]) {
-      assert.match(branch("usbboot/usb-ext4", t), /preinit: running boot script from usb[\s\S]*stage2: switch_root to the usb root[\s\S]*root: usb root mounted/);
-      assert.match(branch("usbboot/network-path", t), /preinit: running boot script from network[\s\S]*stage2: switch_root to the usb root/);
-      assert.doesNotMatch(branch("usbboot/fallback-flash", t), /kexec into/);
+    assert.equal(results.length, 21);
+    for (const [t, tty] of Object.entries(TARGETS)) {
+      const log = (id: string) => readFileSync(join(out.path, id, t, `console-${tty}.log`), "utf8");
+      assert.match(log("usbboot/usb-ext4"), /preinit: running boot script from usb[\s\S]*stage2: switch_root to the usb root[\s\S]*root: usb root mounted/);
+      assert.match(log("usbboot/usb-vfat-loop"), /preinit: USB: mounted \/dev\/sda \(vfat\)[\s\S]*stage2: switch_root to the usb-image:\/rootfs\.img root/);
+      assert.match(log("usbboot/network-path"), /preinit: running boot script from network[\s\S]*stage2: switch_root to the usb root/);
+      const fallback = log("usbboot/fallback-flash");
+      assert.doesNotMatch(fallback, /kexec into/);
+      // The flash root is the squashfs partition with rootfs_data over it: jffs2 on an MTD on malta, ext4 on ARM.
+      const fs = t === "malta-mipsel" ? "jffs2" : "ext4";
+      assert.equal(fallback.match(new RegExp(`preinit\\.00: flash root: squashfs from [^\\n]+ \\+ ${fs} overlay`, "g"))?.length, 2, "the flash root, before and after the reboot");
+      assert.match(log("usbboot/corrupt-kernel"), /boot script: kexec load failed[\s\S]*flash root: up/);
     }
+    assert.match(readFileSync(join(out.path, "usbboot/fallback-flash/malta-mipsel/console-ttyS0.log"), "utf8"), /Creating 7 MTD partitions on "flash"/);
+    assert.deepEqual(qemuProcesses(out.path), []);
+  } finally {
+    out.remove();
+  }
+});
+
+test("usbboot: waiting for the USB path without a stick fails in that step, quoting the preinit's branch and reason", async () => {
+  const out = tempDir("bootlab-usbboot-fail-");
+  try {
+    const [r] = await runScenarios({ paths: [join(projectRoot, "test/scenarios/failing/usb-path-without-stick.ts")], outDir: out.path });
+    assert.equal(r!.status, "failed");
+    assert.ok(r!.failure instanceof ProductFailure, r!.failure?.report());
+    assert.equal(r!.failure!.message, "preinit: USB mount failed: no such device (/dev/sda after 1 s)");
+    assert.equal(r!.failure!.context.step, "preinit mounts the stick read-only");
     assert.deepEqual(qemuProcesses(out.path), []);
   } finally {
     out.remove();
