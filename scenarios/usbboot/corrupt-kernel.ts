@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { scenario } from "../../harness/mod.ts";
+import { ProductFailure, scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
 import { FLASH_ROOT, bootStickFiles, buildChainFlash, flashBoot, preinitChain } from "../../harness/flows/preinit.ts";
 
@@ -9,7 +9,7 @@ import { FLASH_ROOT, bootStickFiles, buildChainFlash, flashBoot, preinitChain } 
 // a scrambled header on armhf, which kexec takes as a raw image. The run then times out after "kexec into
 // the custom kernel".)
 export default scenario({
-  name: "a corrupt kernel on the stick: kexec load fails, preinit falls back to the flash root",
+  name: "a corrupt kernel on the stick: kexec load fails, preinit falls back to the flash root, whose writes survive a reboot",
   targets: ["malta-mipsel", "virt-arm64", "virt-armhf"],
   timeouts: { bootSeconds: 120, stepSeconds: 90 },
 }, async ({ lab, target, fixtures, step }) => {
@@ -28,6 +28,18 @@ export default scenario({
   await board.expect("boot script: kexec load failed", "kexec refuses the damaged kernel");
   await board.expect("preinit: boot script from usb failed", "preinit notices");
   await board.expect(FLASH_ROOT, "and boots the flash root");
-  await board.shell();
+  const sh = await board.shell();
+  // The flash root is writable through rootfs_data, and what is written there survives a reboot — which
+  // takes the same failed branch again.
+  await sh.expectOk("echo kept > /etc/written-on-flash && sync");
+  await board.allowing(["kernel-reset"], async () => {
+    sh.console.sendLine("reboot -f");
+    await board.expect("boot script: kexec load failed", "after the reboot: kexec refuses the kernel again", { timeoutMs: 90_000 });
+    await board.expect(FLASH_ROOT, "the flash root again");
+    await board.expect(/bootlab-init: ready[^\n]*\n/, "the flash root's shell");
+  });
+  await sh.sync();
+  const kept = (await sh.expectOk("cat /etc/written-on-flash")).trim();
+  if (kept !== "kept") throw new ProductFailure("the file written on the flash root did not survive the reboot", { expected: "kept", seen: kept });
   await board.powerOff();
 });

@@ -62,13 +62,16 @@ test("targets: the command line comes from the data — machine, cpu, memory, NI
   assert.ok(argv.includes("-nodefaults") && !argv.includes("-S"));
 });
 
-test("targets: the U-Boot, USB, kexec and snapshot fields are checked too, each problem named by its field", () => {
+test("targets: the U-Boot, USB, kexec (and its kernel build), flash and snapshot fields are checked too, each problem named by its field", () => {
   const bad = malta();
   bad.uboot.kernel.format = "vmlinux";
   bad.uboot.addresses.kernel = "82000000";
   bad.usb.linuxModules = "ehci_pci";
   bad.kexec.supported = "no";
   bad.snapshots.colour = "red";
+  delete bad.kexec.kernel.crossCompile;
+  bad.flash.access = "nand";
+  bad.flash.dataFs = 4;
   assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
     assert.ok(e instanceof ScenarioError);
     assert.match(e.message, /field uboot\.kernel\.format: expected one of "uImage", "zImage", "Image", got "vmlinux"/);
@@ -76,6 +79,9 @@ test("targets: the U-Boot, USB, kexec and snapshot fields are checked too, each 
     assert.match(e.message, /field usb\.linuxModules: expected an array of non-empty strings/);
     assert.match(e.message, /field kexec\.supported: expected true or false, got "no"/);
     assert.match(e.message, /field snapshots\.colour: unknown field/);
+    assert.match(e.message, /field kexec\.kernel\.crossCompile: expected/);
+    assert.match(e.message, /field flash\.access: expected block2mtd or loop, got "nand"/);
+    assert.match(e.message, /field flash\.dataFs: expected/);
     return true;
   });
 });
