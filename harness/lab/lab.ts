@@ -1,13 +1,13 @@
 // The lab of one scenario run on one target: the machines it powers on and the LAN they share. It owns
 // all of them, so whatever happens in the scenario, closing the lab stops everything.
 
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Owner } from "../lifecycle/owner.ts";
 import type { Steps } from "../scenario/steps.ts";
 import type { Target } from "../targets/catalogue.ts";
 import { Machine } from "../machine/machine.ts";
-import { type BootMedia, macFor, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
+import { type BootMedia, checkCommandLine, macFor, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
 import { linuxBadPatterns } from "../console/bad-patterns.ts";
 import type { FrameEvent } from "../lan/segment.ts";
 import { LabLan, type LanOptions } from "./lan.ts";
@@ -112,6 +112,8 @@ export class Lab {
         expected: "plug the sticks in after the snapshot point (board.plugUsb), or drop `snapshot`",
       });
     }
+    checkCommandLine(target, { kernel: opts.kernel, initrd: opts.initrd, append: opts.append },
+      opts.initrd && existsSync(opts.initrd) ? statSync(opts.initrd).size : undefined);
     const t0 = performance.now();
     const prepared = await this.#steps.run(`power on ${name}`, async () => {
       const artifacts = this.boards.length === 0 && !opts.name ? this.artifacts : join(this.artifacts, name);

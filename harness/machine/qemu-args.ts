@@ -1,6 +1,7 @@
 // Turns a target (data) plus what a scenario asked for into QEMU's command line. Pure: no processes,
 // no files — the same function makes the harness's command line and the one in repro.sh.
 
+import { ScenarioError } from "../errors/failures.ts";
 import type { Target } from "../targets/catalogue.ts";
 
 export interface BootMedia {
@@ -44,6 +45,24 @@ export interface QemuPlan {
 export function kernelCommandLine(target: Target, media: BootMedia): string {
   // panic=1: a panicking guest reboots instead of hanging; the console watcher has already failed the step.
   return [`console=${target.console.linuxDevice}`, "panic=1", ...target.kernel.cmdline, ...(media.append ?? [])].join(" ");
+}
+
+/**
+ * Refuses a command line the target's loader would cut (QEMU's malta loader keeps 255 bytes, its own
+ * "rd_start=… rd_size=…" included) — a scenario error before power-on instead of a silently shortened line.
+ */
+export function checkCommandLine(target: Target, media: BootMedia, initrdBytes?: number): void {
+  const limit = target.kernel.commandLineLimit;
+  if (!limit || !media.kernel) return;
+  const line = kernelCommandLine(target, media);
+  const prefix = media.initrd && limit.initrdPrefix ? limit.initrdPrefix.replace("{size}", String(initrdBytes ?? 0)) : "";
+  const total = prefix.length + line.length;
+  if (total > limit.bytes) {
+    throw new ScenarioError(`the kernel command line for ${target.name} is ${total} bytes${prefix ? ` with QEMU's "${prefix.trim()}"` : ""}; QEMU cuts it at ${limit.bytes}`, {
+      expected: `append shorter by ${total - limit.bytes} bytes (long parameters such as mtdparts= can go into a built-in command line)`,
+      seen: line,
+    });
+  }
 }
 
 export function qemuArgs(plan: QemuPlan): string[] {

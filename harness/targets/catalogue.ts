@@ -78,6 +78,12 @@ export interface Target {
     file: string;
     /** Extra kernel command-line words this board needs. */
     cmdline: string[];
+    /**
+     * Where QEMU's loader cuts the command line (malta: 255 bytes), and what it puts in front of it when
+     * there is an initrd ({size}: the initrd's size in bytes). A longer line is refused before power-on:
+     * QEMU would cut it silently and, say, a long mtdparts= would vanish.
+     */
+    commandLineLimit?: { bytes: number; initrdPrefix?: string };
   };
   /** Whether machine snapshots restore correctly on this target, and why not if they do not. */
   snapshots?: { supported: boolean; why?: string };
@@ -170,6 +176,12 @@ export function parseTarget(source: string, raw: unknown): Target {
     file: k.string("file", { pattern: /\{version\}/, what: "a path containing {version}" }),
     cmdline: k.stringArray("cmdline", { optional: true }),
   };
+  const cl = k.object("commandLineLimit", { optional: true });
+  if (cl) {
+    const initrdPrefix = cl.optionalString("initrdPrefix");
+    Object.assign(kernel, { commandLineLimit: { bytes: cl.number("bytes", { min: 16, integer: true, unit: "bytes" }), ...(initrdPrefix !== undefined ? { initrdPrefix } : {}) } });
+    cl.noOtherFields();
+  }
   k.noOtherFields();
   const u = r.object("uboot", { optional: true });
   let uboot: UBootTarget | undefined;

@@ -71,6 +71,12 @@ test("a deliberate reboot inside an allowing() scope passes", async () => {
   assert.ok(r!.steps.some((s) => s.name === "the board boots again" && s.status === "passed"));
 });
 
+test("malta's 255-byte command line: a line at the limit reaches the kernel whole, one byte more is a scenario error before power-on", async () => {
+  const [r] = await runScenarios({ paths: [join(here, "../scenarios/good/command-line-limit.ts")], outDir: out.path });
+  assert.equal(r!.status, "passed", r!.failure?.report());
+  assert.ok(!r!.steps.some((s) => s.name === "power on too-long"), "the refused board never reached power-on");
+});
+
 test("after the integration runs, no QEMU of ours is left", () => {
   assert.deepEqual(qemuProcesses(out.path), []);
   assert.ok(existsSync(out.path));

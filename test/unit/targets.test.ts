@@ -71,6 +71,7 @@ test("targets: the U-Boot, USB, kexec (and its kernel build), flash and snapshot
   bad.snapshots.colour = "red";
   delete bad.kexec.kernel.crossCompile;
   bad.flash.access = "nand";
+  bad.kernel.commandLineLimit.bytes = "255";
   bad.flash.dataFs = 4;
   assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
     assert.ok(e instanceof ScenarioError);
@@ -81,6 +82,7 @@ test("targets: the U-Boot, USB, kexec (and its kernel build), flash and snapshot
     assert.match(e.message, /field snapshots\.colour: unknown field/);
     assert.match(e.message, /field kexec\.kernel\.crossCompile: expected/);
     assert.match(e.message, /field flash\.access: expected block2mtd or loop, got "nand"/);
+    assert.match(e.message, /field kernel\.commandLineLimit\.bytes: expected/);
     assert.match(e.message, /field flash\.dataFs: expected/);
     return true;
   });
