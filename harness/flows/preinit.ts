@@ -10,7 +10,9 @@ import { join } from "node:path";
 import type { Target } from "../targets/catalogue.ts";
 import type { TargetFixtures } from "../scenario/context.ts";
 import { projectRoot } from "../paths.ts";
-import { ScenarioError } from "../errors/failures.ts";
+import { ProductFailure, ScenarioError } from "../errors/failures.ts";
+import type { Board } from "../lab/board.ts";
+import type { LinuxShell } from "../console/linux-shell.ts";
 import type { ImageFile } from "../images/stage.ts";
 import { buildFlash, type FlashImage, type FlashLayout, readFlashLayout } from "../images/flash.ts";
 
@@ -182,4 +184,37 @@ export function serveBootFiles(http: { file(path: string, body: Uint8Array | str
   http.file("/boot/boot.sh", chain.bootScript, "text/x-shellscript");
   http.file("/boot/kernel", chain.kernel);
   if (chain.stage2) http.file("/boot/stage2.cpio.gz", chain.stage2);
+}
+
+/**
+ * After kexec: waits for stage 2 to switch_root into `root` (the kexec is a reset the watcher allows here),
+ * takes the new root's shell and checks it is the root stage 2 was told to use.
+ */
+export async function stage2Shell(board: Board, root: Stage2Root): Promise<LinuxShell> {
+  const sh = await board.allowing(["kernel-reset"], async () => {
+    await board.expect(`stage2: switch_root to the ${root} root`, "stage 2 mounts the stick as root", { timeoutMs: 90_000, failOn: BRANCH_FAILED });
+    return await board.shell();
+  });
+  const from = (await sh.expectOk("cat /etc/root-from")).trim();
+  if (from !== root) throw new ProductFailure("the running root is not the stick's", { expected: root, seen: from });
+  return sh;
+}
+
+/**
+ * On the flash root: writes a file, reboots (after `beforeReboot`, e.g. pulling the stick), waits for
+ * `afterReboot`'s lines and the flash root again, and checks the file survived on rootfs_data.
+ */
+export async function flashWriteSurvivesReboot(board: Board, sh: LinuxShell,
+  o: { beforeReboot?: () => Promise<void>; afterReboot: () => Promise<void> }): Promise<void> {
+  await sh.expectOk("echo kept > /etc/written-on-flash && sync");
+  await o.beforeReboot?.();
+  await board.allowing(["kernel-reset"], async () => {
+    sh.console.sendLine("reboot -f");
+    await o.afterReboot();
+    await board.expect(FLASH_ROOT, "the flash root again");
+    await board.expect(/bootlab-init: ready[^\n]*\n/, "the flash root's shell");
+  });
+  await sh.sync();
+  const kept = (await sh.expectOk("cat /etc/written-on-flash")).trim();
+  if (kept !== "kept") throw new ProductFailure("the file written on the flash root did not survive the reboot", { expected: "kept", seen: kept });
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { FLASH_ROOT, bootStickFiles, buildChainFlash, flashBoot, preinitChain } from "../../harness/flows/preinit.ts";
+import { FLASH_ROOT, bootStickFiles, buildChainFlash, flashBoot, flashWriteSurvivesReboot, preinitChain } from "../../harness/flows/preinit.ts";
 
 // A stick whose kernel is damaged: the boot script's kexec refuses it, the preinit carries on, and the
 // board ends on its flash root instead of hanging. (Measured: a kernel that is only truncated is worse on
@@ -31,15 +31,10 @@ export default scenario({
   const sh = await board.shell();
   // The flash root is writable through rootfs_data, and what is written there survives a reboot — which
   // takes the same failed branch again.
-  await sh.expectOk("echo kept > /etc/written-on-flash && sync");
-  await board.allowing(["kernel-reset"], async () => {
-    sh.console.sendLine("reboot -f");
-    await board.expect("boot script: kexec load failed", "after the reboot: kexec refuses the kernel again", { timeoutMs: 90_000 });
-    await board.expect(FLASH_ROOT, "the flash root again");
-    await board.expect(/bootlab-init: ready[^\n]*\n/, "the flash root's shell");
+  await flashWriteSurvivesReboot(board, sh, {
+    afterReboot: async () => {
+      await board.expect("boot script: kexec load failed", "after the reboot: kexec refuses the kernel again", { timeoutMs: 90_000 });
+    },
   });
-  await sh.sync();
-  const kept = (await sh.expectOk("cat /etc/written-on-flash")).trim();
-  if (kept !== "kept") throw new ProductFailure("the file written on the flash root did not survive the reboot", { expected: "kept", seen: kept });
   await board.powerOff();
 });

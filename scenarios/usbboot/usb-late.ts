@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { scenario } from "../../harness/mod.ts";
 import { buildExt4 } from "../../harness/images/ext4.ts";
-import { BRANCH_FAILED, bootStickFiles, buildChainFlash, flashBoot, preinitChain } from "../../harness/flows/preinit.ts";
+import { BRANCH_FAILED, bootStickFiles, buildChainFlash, flashBoot, preinitChain, stage2Shell } from "../../harness/flows/preinit.ts";
 
 // The stick is plugged in only after power-on, while the preinit is already waiting for it (hot-plug
 // through QMP on the board's USB controller): it is found, and the USB path runs as with a stick at boot.
@@ -24,11 +24,6 @@ export default scenario({
   await board.plugUsb(stick);
   await board.expect(/preinit: USB: mounted \/dev\/sda1? \(ext4\) read-only/, "preinit finds the late stick", { timeoutMs: 60_000, failOn: BRANCH_FAILED });
   await board.expect("boot script: kexec into the custom kernel", "the boot script loads the kernel with kexec", { failOn: BRANCH_FAILED });
-  const sh = await board.allowing(["kernel-reset"], async () => {
-    await board.expect("stage2: switch_root to the usb root", "stage 2 mounts the stick as root", { timeoutMs: 90_000, failOn: BRANCH_FAILED });
-    return await board.shell();
-  });
-  const from = (await sh.expectOk("cat /etc/root-from")).trim();
-  if (from !== "usb") throw new ProductFailure("the running root is not the stick's", { expected: "usb", seen: from });
+  await stage2Shell(board, "usb");
   await board.powerOff();
 });
