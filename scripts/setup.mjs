@@ -3,7 +3,9 @@
 // Plain JavaScript (it must run before npm dependencies exist). Idempotent: a ready machine costs ~1 s.
 //  1. host tools from Debian (installed when root, otherwise the exact apt-get line is printed);
 //  2. npm dependencies (installed when node_modules is missing or older than the lock file);
-//  3. guest fixtures: locked Debian packages downloaded, verified by sha256 and unpacked into the cache.
+//  3. the preflight (`bootlab doctor`): every target's QEMU really started, paused, with all its devices —
+//     a host that lacks anything QEMU loads at start-up stops here, in QEMU's words, with the fix;
+//  4. guest fixtures: locked Debian packages downloaded, verified by sha256 and unpacked into the cache.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -44,11 +46,18 @@ if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
   execFileSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
 }
 
+const bootlab = (...args) =>
+  spawnSync(process.execPath, ["--import", "tsx", join(root, "harness/cli/main.ts"), ...args], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+
+say("preflight: starting every target's QEMU, paused, with all its devices");
+const pre = bootlab("doctor");
+if (pre.status !== 0) {
+  process.stderr.write("setup: the preflight failed (above: QEMU's own words and the fix); nothing else was run\n");
+  process.exit(pre.status ?? 1);
+}
+
 say("fetching guest fixtures (cached, sha256-pinned)");
-const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "harness/cli/main.ts"), "fixtures", "fetch"], {
-  cwd: root,
-  stdio: ["ignore", "inherit", "inherit"],
-});
+const r = bootlab("fixtures", "fetch");
 if (r.status !== 0) process.exit(r.status ?? 1);
 // Reports (JUnit from the test runners, scenario artifacts) go to out/.
 mkdirSync(join(root, "out"), { recursive: true });

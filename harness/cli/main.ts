@@ -1,9 +1,8 @@
 // The bootlab command line. The same file runs under Node (bin/bootlab.mjs, through tsx) and Deno
 // (`deno task bootlab`).
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
 import { parseArgs } from "./args.ts";
 import { asFailure, BootlabFailure } from "../errors/failures.ts";
 import { closeAllOwners } from "../lifecycle/owner.ts";
@@ -12,10 +11,11 @@ import { junitXml, tap } from "../report/junit.ts";
 import { loadCatalogue } from "../targets/catalogue.ts";
 import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
-import { projectRoot } from "../paths.ts";
 import { SERVE_TFTP_USAGE, serveTftp } from "../services/tftp/serve.ts";
 import { defaultMaxBytes, SnapshotCache } from "../snapshot/cache.ts";
 import { SERVE_DHCP_USAGE, serveDhcpCommand } from "../services/dhcp/serve.ts";
+import { aptInstallLine, hostRequirements, missingRequirements } from "../host/requirements.ts";
+import { preflightAll } from "../machine/preflight.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
@@ -23,7 +23,9 @@ const USAGE = `bootlab — test how a device boots, without the device
                                   [--jobs N] [--no-snapshots]
   bootlab cache [list|prune|clear]  the snapshot cache (machines saved at named points)
   bootlab targets                 the machine catalogue
-  bootlab doctor                  what is missing on this host, and how to get it
+  bootlab doctor [--packages] [--no-preflight]
+                                  what is missing on this host, and how to get it; starts every
+                                  target's QEMU (paused, all its devices) and says ✔ or QEMU's words
   bootlab fixtures fetch          download, verify and unpack the locked Debian packages
   bootlab fixtures lock [--update]  lock what the manifest adds; --update moves everything to Debian's current versions
   ${SERVE_TFTP_USAGE.trim()}
@@ -83,32 +85,36 @@ function cmdTargets(): number {
   return 0;
 }
 
-function cmdDoctor(): number {
-  const req = JSON.parse(readFileSync(join(projectRoot, "harness/host/requirements.json"), "utf8")) as {
-    tools: { command: string; package: string; why: string }[];
-    files: { path: string; package: string; why: string }[];
-  };
-  const missing = new Set<string>();
-  for (const t of req.tools) {
-    const ok = spawnSync("sh", ["-c", `command -v ${t.command}`], { stdio: "ignore" }).status === 0;
-    process.stdout.write(`${ok ? "ok     " : "MISSING"} ${t.command.padEnd(22)} (${t.package}: ${t.why})\n`);
-    if (!ok) missing.add(t.package);
+async function cmdDoctor(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, { packages: "switch", "no-preflight": "switch" });
+  const req = hostRequirements();
+  const missing = missingRequirements(req);
+  for (const t of missing.tools) process.stdout.write(`✘ host tool ${t.command} is missing (${t.package}: ${t.why})\n`);
+  for (const f of missing.files) process.stdout.write(`✘ host file ${f.path} is missing (${f.package}: ${f.why})\n`);
+  const packages = [...missing.tools, ...missing.files].map((m) => m.package);
+  if (!packages.length) process.stdout.write(`✔ host: all ${req.tools.length} tools and ${req.files.length} files present\n`);
+  if (a.flags.packages) {
+    for (const [arch, pkgs] of Object.entries(readLock())) {
+      for (const e of Object.values(pkgs)) process.stdout.write(`  locked  ${arch.padEnd(7)} ${e.package}=${e.version}\n`);
+    }
   }
-  for (const f of req.files) {
-    const ok = existsSync(f.path);
-    process.stdout.write(`${ok ? "ok     " : "MISSING"} ${f.path} (${f.package}: ${f.why})\n`);
-    if (!ok) missing.add(f.package);
+  let failed = 0;
+  // A QEMU that is not installed cannot be started: its line is the missing tool above.
+  const startable = [...loadCatalogue().values()].filter((t) => !missing.tools.some((m) => m.command === t.qemu.binary));
+  if (!a.flags["no-preflight"]) {
+    for (const r of await preflightAll(startable)) {
+      if (r.ok) process.stdout.write(`✔ ${r.target.padEnd(13)} ${r.detail}, all devices (${(r.ms / 1000).toFixed(2)} s)\n`);
+      else {
+        failed++;
+        process.stdout.write(`✘ ${r.target.padEnd(13)} ${r.detail}\n${r.fix ? `    fix: ${r.fix}\n` : ""}`);
+      }
+    }
   }
-  const lock = readLock();
-  for (const [arch, pkgs] of Object.entries(lock)) {
-    for (const e of Object.values(pkgs)) process.stdout.write(`locked  ${arch.padEnd(7)} ${e.package}=${e.version}\n`);
-  }
-  if (missing.size) {
-    process.stdout.write(`\nTo install what is missing:\n  sudo apt-get install -y --no-install-recommends ${[...missing].sort().join(" ")}\n`);
+  if (packages.length) {
+    process.stdout.write(`\nTo install what is missing (as root; \`npm start\` does it):\n  ${aptInstallLine(packages)}\n`);
     return 1;
   }
-  process.stdout.write("\nAll host tools are present. `npm start` fetches the fixtures and runs the demo.\n");
-  return 0;
+  return failed ? 1 : 0;
 }
 
 function cmdCache(argv: string[]): number {
@@ -157,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "run": return await cmdRun(rest);
     case "targets": return cmdTargets();
-    case "doctor": return cmdDoctor();
+    case "doctor": return await cmdDoctor(rest);
     case "fixtures": return await cmdFixtures(rest);
     case "cache": return cmdCache(rest);
     case "serve":

@@ -14,6 +14,8 @@ export interface FailureContext {
   seen?: string;
   /** The last console lines before the failure. */
   consoleTail?: string[];
+  /** What to do about it, when the cause is known (the package to install, the field to correct). */
+  fix?: string;
 }
 
 export abstract class BootlabFailure extends Error {
@@ -43,6 +45,7 @@ export abstract class BootlabFailure extends Error {
     if (where) lines.push(`  where:    ${where}`);
     if (c.expected) lines.push(`  expected: ${c.expected}`);
     if (c.seen) lines.push(`  seen:     ${c.seen}`);
+    if (c.fix) lines.push(`  fix:      ${c.fix}`);
     if (c.consoleTail && c.consoleTail.length > 0) {
       lines.push("  last console lines:");
       for (const l of c.consoleTail) lines.push(`    | ${l}`);

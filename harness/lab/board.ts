@@ -164,7 +164,7 @@ export class Board {
 
   /** Plugs or pulls the board's network cable as QEMU sees it (QMP set_link: the guest sees carrier go). */
   async setLink(up: boolean): Promise<void> {
-    await this.machine.qmp.execute("set_link", { name: "n0", up });
+    await this.machine.command("set_link", { name: "n0", up });
   }
 
   /**
@@ -179,8 +179,8 @@ export class Board {
     const overlay = join(this.runDir, `${this.name}-${id}.qcow2`);
     return await this.#steps.run(`plug in USB stick ${basename(image)}`, async () => {
       await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", opts.format ?? "raw", "-b", image, overlay], { why: "create the USB stick's overlay" });
-      await this.machine.qmp.execute("blockdev-add", { driver: "qcow2", "node-name": `${id}-node`, file: { driver: "file", filename: overlay } });
-      await this.machine.qmp.execute("device_add", { driver: "usb-storage", bus: u.bus, drive: `${id}-node`, id });
+      await this.machine.command("blockdev-add", { driver: "qcow2", "node-name": `${id}-node`, file: { driver: "file", filename: overlay } });
+      await this.machine.command("device_add", { driver: "usb-storage", bus: u.bus, drive: `${id}-node`, id });
       return id;
     });
   }
@@ -188,7 +188,7 @@ export class Board {
   /** Pulls a hot-plugged stick out (device_del; the guest sees the disconnect). */
   async unplugUsb(id: string): Promise<void> {
     await this.#steps.run(`pull USB stick ${id}`, async () => {
-      await this.machine.qmp.execute("device_del", { id });
+      await this.machine.command("device_del", { id });
     });
   }
 

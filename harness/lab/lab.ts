@@ -7,7 +7,7 @@ import type { Owner } from "../lifecycle/owner.ts";
 import type { Steps } from "../scenario/steps.ts";
 import type { Target } from "../targets/catalogue.ts";
 import { Machine } from "../machine/machine.ts";
-import { type BootMedia, checkCommandLine, macFor, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
+import { type BootMedia, checkCommandLine, macFor, type MachinePlan, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
 import { linuxBadPatterns } from "../console/bad-patterns.ts";
 import type { FrameEvent } from "../lan/segment.ts";
 import { LabLan, type LanOptions } from "./lan.ts";
@@ -147,10 +147,8 @@ export class Lab {
             media: { ...media, firmware: await hashed(media.firmware), kernel: await hashed(media.kernel), initrd: await hashed(media.initrd) },
             nics: nics.map((n) => ({ ...n, lanSocket: n.lanSocket && "LAN" })),
             consoles: [{ id: "con0", socket: "CONSOLE", logfile: "LOG" }], qmpSocket: "QMP",
-            extraArgs: [
-              ...diskArgs(target, await Promise.all(disks.map(async (d) => `sha256:${await fileHash(d.path)}`))),
-              ...(opts.usb ? usbArgs(target, await Promise.all(opts.usb.map(async (d) => `sha256:${await fileHash(d.path)}`))) : []),
-            ],
+            disks: await Promise.all(disks.map(async (d) => ({ file: `sha256:${await fileHash(d.path)}`, format: "qcow2" as const }))),
+            ...(opts.usb ? { usb: await Promise.all(opts.usb.map(async (d) => ({ file: `sha256:${await fileHash(d.path)}`, format: "qcow2" as const }))) } : {}),
           }),
           lan: { plugged: !!lan, subnet: lan?.subnet, server: lan?.server.ip, mac },
         };
@@ -183,10 +181,14 @@ export class Lab {
         await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", d.format ?? "raw", "-b", d.path, overlay], { why: `create an overlay for the USB stick ${d.path}` });
         usbOverlays.push(overlay);
       }
-      const extraArgs = [...diskArgs(target, overlays), ...(opts.usb ? usbArgs(target, usbOverlays) : [])];
-      writeRepro(artifacts, qemuArgs({ target, media, nics, consoles: [], interactive: true, extraArgs }));
+      const plan: MachinePlan = {
+        media, nics,
+        disks: overlays.map((file) => ({ file, format: "qcow2" })),
+        ...(opts.usb ? { usb: usbOverlays.map((file) => ({ file, format: "qcow2" as const })) } : {}),
+      };
+      writeRepro(artifacts, qemuArgs({ ...plan, target, consoles: [], interactive: true }));
       const machine = await Machine.start({
-        name, target, media, nics, artifacts, runDir: this.runDir, owner: this.#owner, extraArgs,
+        name, target, plan, artifacts, runDir: this.runDir, owner: this.#owner,
         incoming: hit?.state,
         // Under firmware, one U-Boot banner per power-on is the normal start; a second is a reset.
         badPatterns: linuxBadPatterns({ bootloaderBanners: opts.firmware ? 1 : 0 }),
@@ -235,23 +237,6 @@ export class Lab {
     }
     return board;
   }
-}
-
-/** The USB controller and the sticks plugged in at power-on. */
-function usbArgs(target: Target, files: string[]): string[] {
-  const u = target.usb!;
-  return [
-    "-device", `${u.controller},id=${u.bus.replace(/\.0$/, "")}`,
-    ...files.flatMap((f, i) => ["-drive", `file=${f},if=none,id=usb${i},format=qcow2`, "-device", `usb-storage,bus=${u.bus},drive=usb${i},id=usbstick${i}`]),
-  ];
-}
-
-/** QEMU arguments for the board's disks (files, or their hashes for the fingerprint). */
-function diskArgs(target: Target, files: string[]): string[] {
-  return files.flatMap((f, i) => [
-    "-drive", `file=${f},if=none,id=disk${i},format=qcow2`,
-    "-device", `${target.disk!.device},drive=disk${i}`,
-  ]);
 }
 
 function writeRepro(dir: string, argv: string[]): void {

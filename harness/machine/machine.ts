@@ -12,8 +12,9 @@ import { fileURLToPath } from "node:url";
 import type { Target } from "../targets/catalogue.ts";
 import type { Owner } from "../lifecycle/owner.ts";
 import { InfrastructureError, ProductFailure, StepTimeout } from "../errors/failures.ts";
-import { type BootMedia, type NicPlan, qemuArgs, shellQuote } from "./qemu-args.ts";
+import { type MachinePlan, qemuArgs, shellQuote } from "./qemu-args.ts";
 import { QmpClient } from "./qmp.ts";
+import { diagnoseQemuExit } from "./qemu-diagnosis.ts";
 import { SerialConsole } from "../console/serial-console.ts";
 import type { BadPattern } from "../console/bad-patterns.ts";
 
@@ -22,8 +23,8 @@ const WATCHDOG = join(dirname(fileURLToPath(import.meta.url)), "watchdog.sh");
 export interface MachineOptions {
   name: string;
   target: Target;
-  media: BootMedia;
-  nics: NicPlan[];
+  /** What the board is made of and boots from. */
+  plan: MachinePlan;
   /** Folder for transcripts and the command line. */
   artifacts: string;
   /** Short folder for unix sockets (paths must stay under 108 bytes). */
@@ -34,8 +35,8 @@ export interface MachineOptions {
   startTimeoutMs?: number;
   /** Start from a saved machine state (a migration stream in a file) instead of powering on. */
   incoming?: string;
-  /** More QEMU arguments (disks, …). */
-  extraArgs?: string[];
+  /** Start with the CPUs stopped (the preflight). */
+  paused?: boolean;
 }
 
 export interface ExitInfo {
@@ -95,15 +96,27 @@ export class Machine {
     if (info.code === 0) {
       return new ProductFailure(`${this.name} powered off unexpectedly (QEMU ${how})`, { seen: `QEMU ${how}` });
     }
-    const err = info.stderr.trim().split("\n").slice(-5).join(" | ");
-    return new InfrastructureError(`QEMU for ${this.name} ${how}${err ? ": " + err : ""}`, { seen: err });
+    return qemuDied(this.name, this.target, info, "");
+  }
+
+  /**
+   * A QMP command whose failure, when QEMU has died under it, is reported as QEMU's death in QEMU's own
+   * words — never as the socket error that the death caused.
+   */
+  async command<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    try {
+      return await this.qmp.execute<T>(command, args, timeoutMs);
+    } catch (e) {
+      const info = await exitWithin(this.exited, 2000);
+      throw info ? this.#exitFailure(info) : e;
+    }
   }
 
   static async start(o: MachineOptions): Promise<Machine> {
     const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.console.linuxDevice}.raw`) };
     const qmpSocket = join(o.runDir, `${o.name}-qmp.sock`);
-    const extraArgs = [...(o.extraArgs ?? []), ...(o.incoming ? ["-incoming", `exec:cat ${shellQuote([o.incoming])}`] : [])];
-    const argv = qemuArgs({ target: o.target, media: o.media, nics: o.nics, consoles: [consolePlan], qmpSocket, extraArgs });
+    const extraArgs = [...(o.plan.extraArgs ?? []), ...(o.incoming ? ["-incoming", `exec:cat ${shellQuote([o.incoming])}`] : [])];
+    const argv = qemuArgs({ ...o.plan, target: o.target, consoles: [consolePlan], qmpSocket, extraArgs, ...(o.paused ? { paused: true } : {}) });
     writeFileSync(join(o.artifacts, "qemu-cmdline.txt"), shellQuote(argv) + "\n");
 
     const con = listenOnce(consolePlan.socket);
@@ -135,10 +148,7 @@ export class Machine {
     const timeout = o.startTimeoutMs ?? 15_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const startFailed = new Promise<never>((_, reject) => {
-      exited.then((info) => reject(new InfrastructureError(
-        `QEMU for ${o.name} exited during start-up (code ${info.code}): ${info.stderr.trim() || "(no output)"}`,
-        { seen: shellQuote(argv) },
-      )));
+      exited.then((info) => reject(qemuDied(o.name, o.target, info, "during start-up")));
       timer = setTimeout(() => reject(new InfrastructureError(
         `QEMU for ${o.name} did not connect its console and QMP sockets within ${timeout / 1000} s`,
         { seen: stderr.trim() },
@@ -151,6 +161,11 @@ export class Machine {
       console.attach(conSock);
       qmpClient = await Promise.race([QmpClient.connect(qmpSock), startFailed]);
       return new Machine(o.name, o.target, argv, console, qmpClient, child, exited);
+    } catch (e) {
+      // QEMU connects its sockets before it builds the devices: a device that fails (a missing option
+      // ROM) ends QEMU right after, and the QMP handshake sees a reset socket. QEMU's exit is the news.
+      const info = await exitWithin(exited, 3000);
+      throw info ? qemuDied(o.name, o.target, info, "during start-up") : e;
     } finally {
       clearTimeout(timer);
       startFailed.catch(() => {});
@@ -213,6 +228,25 @@ export class Machine {
   expectExit(): void {
     this.#expectingExit = true;
   }
+}
+
+/** QEMU's exit as a failure: its own words, and the fix when the cause is known. */
+function qemuDied(name: string, target: Target, info: ExitInfo, when: string): InfrastructureError {
+  const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+  const d = diagnoseQemuExit(info.stderr, target.qemu.binary);
+  return new InfrastructureError(`QEMU for ${name} ${how}${when ? " " + when : ""}: ${d.said || "(it printed nothing)"}`, {
+    seen: d.said,
+    ...(d.fix ? { fix: d.fix } : {}),
+  });
+}
+
+/** The exit, if the process ends within `ms`. */
+function exitWithin(exited: Promise<ExitInfo>, ms: number): Promise<ExitInfo | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    exited,
+    new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function stopProcess(child: ChildProcess, exited: Promise<ExitInfo>, qmp: QmpClient | undefined): Promise<void> {

@@ -31,15 +31,31 @@ export interface ConsolePlan {
   logfile: string;
 }
 
-export interface QemuPlan {
-  target: Target;
+/** A block device image as QEMU opens it (a per-run overlay, or a content hash in a fingerprint). */
+export interface DriveFile {
+  file: string;
+  format: "raw" | "qcow2";
+}
+
+/** What a board is made of and boots from, before any socket exists: the pure part of a machine. */
+export interface MachinePlan {
   media: BootMedia;
   nics: NicPlan[];
+  /** Disks on the target's disk device (target.disk), in order. */
+  disks?: DriveFile[];
+  /** The target's USB controller with sticks plugged in at power-on; undefined: no controller. */
+  usb?: DriveFile[];
+  extraArgs?: string[];
+}
+
+export interface QemuPlan extends MachinePlan {
+  target: Target;
   /** Interactive variant for repro.sh: serial on stdio, no QMP socket, start at once. */
   interactive?: boolean;
   consoles: ConsolePlan[];
   qmpSocket?: string;
-  extraArgs?: string[];
+  /** Start with the CPUs stopped (-S): the preflight, which only checks that QEMU comes up. */
+  paused?: boolean;
 }
 
 export function kernelCommandLine(target: Target, media: BootMedia): string {
@@ -72,6 +88,7 @@ export function qemuArgs(plan: QemuPlan): string[] {
   // No -no-reboot: a guest that reboots really reboots, as a board would, and the console watcher
   // reports the second boot banner as an unexpected reset unless the scenario allows it.
   a.push("-m", String(t.qemu.memoryMiB), "-nodefaults", "-no-user-config", "-display", "none");
+  if (plan.paused) a.push("-S");
   if (plan.interactive) {
     a.push("-serial", "mon:stdio");
   } else {
@@ -96,8 +113,31 @@ export function qemuArgs(plan: QemuPlan): string[] {
   if (plan.media.kernel) a.push("-kernel", plan.media.kernel);
   if (plan.media.initrd) a.push("-initrd", plan.media.initrd);
   if (plan.media.kernel) a.push("-append", kernelCommandLine(t, plan.media));
+  a.push(...diskArgs(t, plan.disks ?? []));
+  if (plan.usb) a.push(...usbArgs(t, plan.usb));
   a.push(...t.qemu.extraArgs, ...(plan.extraArgs ?? []));
   return a;
+}
+
+/** The board's disks, on its disk device. */
+function diskArgs(target: Target, disks: DriveFile[]): string[] {
+  if (disks.length && !target.disk) {
+    throw new ScenarioError(`target ${target.name} has no disk device`, { expected: `a "disk" object in targets/${target.name}.json` });
+  }
+  return disks.flatMap((d, i) => [
+    "-drive", `file=${d.file},if=none,id=disk${i},format=${d.format}`,
+    "-device", `${target.disk!.device},drive=disk${i}`,
+  ]);
+}
+
+/** The USB controller and the sticks plugged in at power-on. */
+function usbArgs(target: Target, sticks: DriveFile[]): string[] {
+  const u = target.usb;
+  if (!u) throw new ScenarioError(`target ${target.name} has no USB controller`, { expected: `a "usb" object in targets/${target.name}.json` });
+  return [
+    "-device", `${u.controller},id=${u.bus.replace(/\.0$/, "")}`,
+    ...sticks.flatMap((d, i) => ["-drive", `file=${d.file},if=none,id=usb${i},format=${d.format}`, "-device", `usb-storage,bus=${u.bus},drive=usb${i},id=usbstick${i}`]),
+  ];
 }
 
 /** Quotes argv for a POSIX shell (repro.sh, logs). */
