@@ -91,8 +91,8 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
   if (!target.kexec?.supported) {
     throw new ScenarioError(`target ${target.name} cannot kexec: ${target.kexec?.why ?? "no kexec data"}`, { expected: `a "kexec" object in targets/${target.name}.json` });
   }
-  if (!target.flash) {
-    throw new ScenarioError(`target ${target.name} has no flash data`, { expected: `a "flash" object in targets/${target.name}.json (block2mtd or loop)` });
+  if (!target.flashAsDisk) {
+    throw new ScenarioError(`target ${target.name} has no flashAsDisk data`, { expected: `a "flashAsDisk" object in targets/${target.name}.json (block2mtd or loop)` });
   }
   const built = target.kexec.kernel !== undefined;
   // A kernel built from source has every driver built in; Debian's load them as modules.
@@ -109,8 +109,8 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
     `PREINIT_USB_WAIT=${o.usbWaitSeconds ?? 3}`,
     `PREINIT_SCRIPT=${o.script ?? "boot.sh"}`,
     `FLASH_DEV=/dev/${target.disk?.linuxName ?? "vda"}`,
-    `FLASH_ACCESS=${target.flash.access}`,
-    `FLASH_DATA_FS=${target.flash.dataFs}`,
+    `FLASH_ACCESS=${target.flashAsDisk.access}`,
+    `FLASH_DATA_FS=${target.flashAsDisk.dataFs}`,
     `STAGE2_CMDLINE="${[`console=${target.console.linuxDevice}`, "panic=1", ...target.kernel.cmdline].join(" ")}"`,
     `STAGE2_INITRD=${built ? "built-in" : "file"}`,
     `KEXEC_ARGS="${target.kexec.args.join(" ")}"`,
@@ -147,7 +147,7 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
     flashInitramfs,
     flashRootFiles: rootFileSystem(busybox, "flash root: up (squashfs + rootfs_data)", [{ path: "etc/banner", data: "bootlab flash root\n" }]),
     flashLayout: layout,
-    flashDataFs: target.flash.dataFs,
+    flashDataFs: target.flashAsDisk.dataFs,
     kernel: new Uint8Array(readFileSync(kernel)),
     ...(built ? {} : { stage2: new Uint8Array(readFileSync(stage2Path)) }),
     bootScript: fixture("boot-script.sh"),

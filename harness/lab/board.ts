@@ -7,12 +7,13 @@ import { LinuxShell } from "../console/linux-shell.ts";
 import type { SerialConsole } from "../console/serial-console.ts";
 import type { Target } from "../targets/catalogue.ts";
 import type { LabLan } from "./lan.ts";
-import { ProductFailure, ScenarioError } from "../errors/failures.ts";
+import { ProductFailure, ScenarioError, StepTimeout } from "../errors/failures.ts";
 import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
 import { UBootConsole } from "../console/uboot.ts";
 import { ubootOf } from "../fixtures/bootloader.ts";
-import { runCommand } from "../host/command.ts";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
+import type { ImageRef } from "../media/store.ts";
+import type { DriveFile } from "../machine/qemu-args.ts";
 
 export interface BoardTimeouts {
   bootMs: number;
@@ -35,11 +36,19 @@ export class Board {
    * ("shell", "uboot") and the snapshot's key. What that point established is already true.
    */
   restoredFrom: { point: string; key: string; name: string } | undefined;
-  /** The run's folder for per-run files (USB overlays made at hot-plug). */
-  runDir = "";
   #hotplugged = 0;
 
-  constructor(name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined) {
+  /** Set when the board powers on from its own flash: how long it may stay silent before it is dead. */
+  readonly #deadAfterMs: number | undefined;
+  /** Makes the per-run overlay a hot-plugged stick writes to (the lab's media owner). */
+  readonly #overlay: ((role: string, image: ImageRef) => Promise<DriveFile>) | undefined;
+
+  constructor(
+    name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined,
+    o: { bootsFromFlash?: number; overlay?: (role: string, image: ImageRef) => Promise<DriveFile> } = {},
+  ) {
+    this.#deadAfterMs = o.bootsFromFlash;
+    this.#overlay = o.overlay;
     this.#lan = lan;
     this.name = name;
     this.target = machine.target;
@@ -103,11 +112,61 @@ export class Board {
       this.#uboot = ub;
       return ub;
     }
+    if (this.#deadAfterMs !== undefined) await this.firstOutput();
     await ub.takeOver(this.#timeouts.bootMs);
     // -f: this U-Boot treats ethaddr as write-once ("Can't overwrite").
     if (ub.uboot.fixedMac) await ub.expectOk(`setenv -f ethaddr ${this.mac}`, { step: "U-Boot: set ethaddr to the board's MAC" });
     this.#uboot = ub;
     return ub;
+  }
+
+  #label(step: string): string {
+    return this.name === this.target.name ? step : `${this.name}: ${step}`;
+  }
+
+  /**
+   * Waits for the first console output after power-on. A board whose flash holds no working bootloader
+   * prints nothing at all: that is a product failure that says so, not a step timeout.
+   */
+  async firstOutput(timeoutMs = this.#deadAfterMs ?? this.#timeouts.bootMs): Promise<void> {
+    await this.#steps.run(this.#label("first console output after power-on"), async () => {
+      try {
+        // Zero-length: the bootloader's banner stays in the buffer for whoever waits for it next.
+        await this.console.expect(/(?=[\s\S])/, { step: "first console output", timeoutMs });
+      } catch (e) {
+        if (!(e instanceof StepTimeout)) throw e;
+        throw new ProductFailure(`no output from ${this.name} within ${timeoutMs / 1000} s of power-on: nothing boots from its flash`, {
+          expected: "the bootloader's first line on the console",
+          seen: "silence",
+        });
+      }
+    });
+  }
+
+  /**
+   * Asserts that the board is dead: not one byte on its console for `timeoutMs` after power-on (a
+   * bricked flash). Any output fails the step, quoting it.
+   */
+  async expectDead(timeoutMs = this.#deadAfterMs ?? 10_000): Promise<void> {
+    await this.#steps.run(this.#label(`stays silent for ${timeoutMs / 1000} s (nothing boots)`), async () => {
+      let seen: string | undefined;
+      try {
+        const m = await this.console.expect(/[^\n]*\S[^\n]*/, { step: "a dead board stays silent", timeoutMs });
+        seen = m.text;
+      } catch (e) {
+        if (!(e instanceof StepTimeout)) throw e;
+      }
+      if (seen !== undefined) {
+        throw new ProductFailure(`${this.name} printed output, but its flash should boot nothing`, { expected: "silence", seen: seen.trim() });
+      }
+    });
+  }
+
+  /** Cuts the power: QEMU is killed at once, whatever the guest is doing (a write half done stays half done). */
+  async powerCut(): Promise<void> {
+    await this.#steps.run(this.#label("power cut"), async () => {
+      await this.machine.kill();
+    });
   }
 
   /** Powers the guest off from its shell and waits for QEMU to exit cleanly. */
@@ -176,10 +235,10 @@ export class Board {
     if (!u) throw new ScenarioError(`target ${this.target.name} has no USB controller`);
     const n = this.#hotplugged++;
     const id = `hotstick${n}`;
-    const overlay = join(this.runDir, `${this.name}-${id}.qcow2`);
     return await this.#steps.run(`plug in USB stick ${basename(image)}`, async () => {
-      await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", opts.format ?? "raw", "-b", image, overlay], { why: "create the USB stick's overlay" });
-      await this.machine.command("blockdev-add", { driver: "qcow2", "node-name": `${id}-node`, file: { driver: "file", filename: overlay } });
+      if (!this.#overlay) throw new ScenarioError(`board.plugUsb(): ${this.name} was not booted by a lab`);
+      const drive = await this.#overlay(id, { path: image, format: opts.format ?? "raw" });
+      await this.machine.command("blockdev-add", { driver: "qcow2", "node-name": `${id}-node`, file: { driver: "file", filename: drive.file } });
       await this.machine.command("device_add", { driver: "usb-storage", bus: u.bus, drive: `${id}-node`, id });
       return id;
     });

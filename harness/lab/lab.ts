@@ -1,36 +1,36 @@
-// The lab of one scenario run on one target: the machines it powers on and the LAN they share. It owns
-// all of them, so whatever happens in the scenario, closing the lab stops everything.
+// The lab of one scenario run on one target: the machines it powers on, the media they hold and the LAN
+// they share. It owns all of them, so whatever happens in the scenario, closing the lab stops everything.
 
-import { chmodSync, copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Owner } from "../lifecycle/owner.ts";
 import type { Steps } from "../scenario/steps.ts";
 import type { Target } from "../targets/catalogue.ts";
 import { Machine } from "../machine/machine.ts";
-import { type BootMedia, checkCommandLine, macFor, type MachinePlan, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
+import { type BootMedia, checkCommandLine, type DriveFile, macFor, type MachinePlan, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
 import { linuxBadPatterns } from "../console/bad-patterns.ts";
 import type { FrameEvent } from "../lan/segment.ts";
 import { LabLan, type LanOptions } from "./lan.ts";
 import { Board, type BoardTimeouts } from "./board.ts";
-import { runCommand } from "../host/command.ts";
 import { ScenarioError } from "../errors/failures.ts";
-import { SnapshotCache } from "../snapshot/cache.ts";
-import { differences, fileHash, fingerprintKey, type FingerprintInputs, qemuVersion } from "../snapshot/fingerprint.ts";
+import { SnapshotPolicy, type SnapshotRequest as PolicyRequest, type SnapshotLookup } from "../snapshot/policy.ts";
+import { type ImageRef, KeptMedium, MediaStore, type MediumRef } from "../media/store.ts";
+import { flashRole } from "../media/board-flash.ts";
+
+export { KeptMedium };
+export type { ImageRef, MediumRef };
 
 /**
  * A named point a machine is prepared up to once; later boots with the same inputs start from there.
  * "shell": bootlab's init handed over a synced shell. "uboot": U-Boot's prompt is ours (ethaddr set).
  */
-export interface SnapshotRequest {
-  at: "shell" | "uboot";
-  /** Names the point (default: `at`). Boards with the same name and the same inputs share it. */
-  name?: string;
-  /** More preparation after `at`, saved with it; its source text is part of the fingerprint. */
-  prepare?: (board: Board) => Promise<void>;
-}
+export type SnapshotRequest = PolicyRequest<Board>;
 
 export interface BootOptions extends BootMedia {
-  /** Name of the machine in this lab (default: the target's name). */
+  /**
+   * Name of the machine in this lab (default: the target's name). A name can be booted again once its
+   * last machine has stopped: the same board, powered on again.
+   */
   name?: string;
   /**
    * Plug the board's NIC into the lab LAN (default true); false leaves it unplugged; "slirp" uses QEMU's
@@ -39,15 +39,21 @@ export interface BootOptions extends BootMedia {
   lan?: boolean | "slirp";
   slirpTftpRoot?: string;
   /**
-   * Disk images the board sees as block devices (target.disk.device), in order. The images themselves are
-   * never written: each run writes to its own qcow2 overlay.
+   * Disk images the board sees as block devices (target.disk.device), in order. An image is never
+   * written: each run writes to its own qcow2 overlay. A kept medium (lab.medium) is written in place.
    */
-  disks?: { path: string; format?: "raw" | "qcow2" }[];
+  disks?: MediumRef[];
   /**
    * USB sticks plugged in at power-on (images; each run writes to its own overlay). Passing it — even
    * empty — gives the board the target's USB controller, so sticks can be hot-plugged later.
    */
-  usb?: { path: string; format?: "raw" | "qcow2" }[];
+  usb?: ImageRef[];
+  /**
+   * The board's own flash chips (target.boardFlash), in order: an image (a throw-away copy, padded to the
+   * chip with erased bytes) or a kept medium. With no kernel and no firmware the board powers on from
+   * the first chip, as a real board does.
+   */
+  flash?: MediumRef[];
   /** Prepare the machine up to a point once and restore it from there afterwards (see SnapshotRequest). */
   snapshot?: "shell" | "uboot" | SnapshotRequest;
 }
@@ -61,8 +67,9 @@ export class Lab {
   #timeouts: BoardTimeouts;
   #lan: Promise<LabLan> | undefined;
   #seed: string;
-  #snapshots: boolean;
   #note: (line: string) => void;
+  #policy: SnapshotPolicy;
+  #media: MediaStore;
 
   constructor(o: {
     owner: Owner; steps: Steps; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string;
@@ -70,8 +77,9 @@ export class Lab {
     snapshots?: boolean;
     note?: (line: string) => void;
   }) {
-    this.#snapshots = o.snapshots ?? true;
     this.#note = o.note ?? (() => {});
+    this.#policy = new SnapshotPolicy(o.snapshots ?? true, this.#note);
+    this.#media = new MediaStore(o.runDir);
     this.#owner = o.owner;
     this.#steps = o.steps;
     this.runDir = o.runDir;
@@ -98,145 +106,150 @@ export class Lab {
   #lanNow: LabLan | undefined;
 
   /**
+   * A medium that outlives a boot, made from `image` (which stays untouched): boot a board with it as a
+   * disk or a flash chip, power that board off, and boot another (or the same one again) with it.
+   */
+  medium(name: string, image: ImageRef): KeptMedium {
+    return this.#media.keep(name, image);
+  }
+
+  /**
    * Powers on a machine of `target` with the given boot media — or, with `snapshot`, restores it at that
    * point if an identical machine was prepared before (and prepares and saves it otherwise).
    */
   async boot(target: Target, opts: BootOptions = {}): Promise<Board> {
     const name = opts.name ?? target.name;
-    if (this.boards.some((b) => b.name === name)) throw new Error(`a machine named "${name}" is already in this lab`);
+    const earlier = this.boards.filter((b) => b.name === name);
+    if (earlier.some((b) => b.machine.running)) {
+      throw new ScenarioError(`a machine named "${name}" is already running in this lab`, { expected: "one name per running board (power it off to boot it again)" });
+    }
     const snap = typeof opts.snapshot === "string" ? { at: opts.snapshot } : opts.snapshot;
-    const snapName = snap ? snap.name ?? snap.at : "";
-    if (snap && opts.usb?.length) {
-      // Their overlays are not saved with the state yet: a restored guest would find other bytes.
-      throw new ScenarioError("a board with USB sticks plugged in at power-on cannot have a snapshot point", {
-        expected: "plug the sticks in after the snapshot point (board.plugUsb), or drop `snapshot`",
-      });
-    }
-    checkCommandLine(target, { kernel: opts.kernel, initrd: opts.initrd, append: opts.append },
-      opts.initrd && existsSync(opts.initrd) ? statSync(opts.initrd).size : undefined);
+    checkBootOptions(target, opts, !!snap);
     const t0 = performance.now();
-    const prepared = await this.#steps.run(`power on ${name}`, async () => {
-      const artifacts = this.boards.length === 0 && !opts.name ? this.artifacts : join(this.artifacts, name);
-      mkdirSync(artifacts, { recursive: true });
-      // A snapshot's guest keeps the MAC it was saved with, whichever scenario restores it.
-      const mac = macFor(snap ? `snapshot/${snapName}/${name}` : `${this.#seed}/${name}`);
-      const nics: NicPlan[] = [{ id: "n0", mac }];
-      let lan: LabLan | undefined;
-      if (opts.lan === "slirp") nics[0]!.slirp = { tftpRoot: opts.slirpTftpRoot };
-      else if (opts.lan !== false) {
-        lan = await this.lan();
-        const sock = join(this.runDir, `${name}-lan0.sock`);
-        await lan.segment.addSocketPort(name, sock);
-        nics[0]!.lanSocket = sock;
-      }
-      const media: BootMedia = { firmware: opts.firmware, kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
+    const { board, machine, overlays, lookup } = await this.#steps.run(`power on ${name}`, async () => {
       const disks = opts.disks ?? [];
-      if (disks.length && !target.disk) throw new ScenarioError(`target ${target.name} has no disk device`, { expected: `a "disk" object in targets/${target.name}.json` });
-
-      let inputs: FingerprintInputs | undefined;
-      let key = "";
-      let hit: ReturnType<SnapshotCache["get"]>;
-      const cache = new SnapshotCache();
-      if (snap) {
-        const hashed = async (p?: string) => (p ? `sha256:${await fileHash(p)}` : undefined);
-        inputs = {
-          point: snap.at, name: snapName, prepare: snap.prepare?.toString() ?? "", target,
-          qemuVersion: qemuVersion(target.qemu.binary),
-          argv: qemuArgs({
-            target,
-            media: { ...media, firmware: await hashed(media.firmware), kernel: await hashed(media.kernel), initrd: await hashed(media.initrd) },
-            nics: nics.map((n) => ({ ...n, lanSocket: n.lanSocket && "LAN" })),
-            consoles: [{ id: "con0", socket: "CONSOLE", logfile: "LOG" }], qmpSocket: "QMP",
-            disks: await Promise.all(disks.map(async (d) => ({ file: `sha256:${await fileHash(d.path)}`, format: "qcow2" as const }))),
-            ...(opts.usb ? { usb: await Promise.all(opts.usb.map(async (d) => ({ file: `sha256:${await fileHash(d.path)}`, format: "qcow2" as const }))) } : {}),
-          }),
-          lan: { plugged: !!lan, subnet: lan?.subnet, server: lan?.server.ip, mac },
-        };
-        key = fingerprintKey(inputs);
-        if (!this.#snapshots) this.#note(`snapshot "${snapName}": cold boot (snapshots are off)`);
-        else if (target.snapshots?.supported === false) this.#note(`snapshot "${snapName}": cold boot: ${target.name} cannot be restored (${target.snapshots.why ?? "see its target data"})`);
-        else {
-          hit = cache.get(key);
-          if (!hit) {
-            const stale = cache.others(snapName, target.name, key);
-            this.#note(`snapshot "${snapName}" for ${target.name}: ${stale.length
-              ? `cold boot: the saved one was made from other inputs (${differences(stale.at(-1)!.inputs, inputs).join(", ")})`
-              : "cold boot: none saved yet"}`);
-          }
-        }
-      }
-
-      // Per-run overlays: the images stay untouched; a restore stacks on the snapshot's saved overlays.
-      const overlays: string[] = [];
-      for (const [i, d] of disks.entries()) {
-        const overlay = join(this.runDir, `${name}-disk${i}.qcow2`);
-        const [backing, fmt] = hit ? [hit.disk(i), "qcow2"] : [d.path, d.format ?? (d.path.endsWith(".qcow2") ? "qcow2" : "raw")];
-        await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt, "-b", backing, overlay], { why: `create a disk overlay for ${d.path}` });
-        overlays.push(overlay);
-      }
-      const usbOverlays: string[] = [];
-      if (opts.usb && !target.usb) throw new ScenarioError(`target ${target.name} has no USB controller`, { expected: `a "usb" object in targets/${target.name}.json` });
-      for (const [i, d] of (opts.usb ?? []).entries()) {
-        const overlay = join(this.runDir, `${name}-usb${i}.qcow2`);
-        await runCommand(["qemu-img", "create", "-q", "-f", "qcow2", "-F", d.format ?? "raw", "-b", d.path, overlay], { why: `create an overlay for the USB stick ${d.path}` });
-        usbOverlays.push(overlay);
-      }
-      const plan: MachinePlan = {
-        media, nics,
-        disks: overlays.map((file) => ({ file, format: "qcow2" })),
-        ...(opts.usb ? { usb: usbOverlays.map((file) => ({ file, format: "qcow2" as const })) } : {}),
-      };
-      writeRepro(artifacts, qemuArgs({ ...plan, target, consoles: [], interactive: true }));
-      const machine = await Machine.start({
-        name, target, plan, artifacts, runDir: this.runDir, owner: this.#owner,
-        incoming: hit?.state,
-        // Under firmware, one U-Boot banner per power-on is the normal start; a second is a reset.
-        badPatterns: linuxBadPatterns({ bootloaderBanners: opts.firmware ? 1 : 0 }),
-      });
-      const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow);
-      board.runDir = this.runDir;
-      this.boards.push(board);
-      if (hit) {
-        await machine.resumeFromIncoming();
-        board.restoredFrom = { point: snap!.at, key, name: snapName };
-        // The guest still holds its lease: the new lab's DHCP server must agree.
-        if (hit.meta.lease && lan) lan.dhcp.remember(hit.meta.lease.mac, hit.meta.lease.ip);
-        this.#note(`snapshot "${snapName}" (${key.slice(0, 12)}) restored in ${(performance.now() - t0).toFixed(0)} ms; its cold boot took ${hit.meta.coldMs} ms`);
-      }
-      return { board, machine, overlays, inputs, key, hit };
-    });
-    const { board, machine, overlays, inputs, key, hit } = prepared;
-    const canSave = this.#snapshots && target.snapshots?.supported !== false;
-    if (snap && !hit) {
-      await this.#steps.run(`prepare snapshot point "${snapName}"`, async () => {
-        if (snap.at === "shell") await board.shell();
-        else await board.uboot();
-        await snap.prepare?.(board);
-      });
-      if (canSave) {
-        const coldMs = Math.round(performance.now() - t0);
-        await this.#steps.run(`save snapshot "${snapName}"`, async () => {
-          const cache = new SnapshotCache();
-          const staging = cache.staging(key);
-          try {
-            await machine.saveState(join(staging.dir, "state"));
-            overlays.forEach((o, i) => copyFileSync(o, join(staging.dir, `disk-${i}.qcow2`)));
-            await machine.resume();
-            const ip = board.leasedIp();
-            const meta = staging.commit({
-              key, name: snapName, point: snap.at, target: target.name, coldMs, disks: overlays.length, inputs: inputs!,
-              ...(ip ? { lease: { mac: board.mac, ip } } : {}),
-            });
-            this.#note(`snapshot "${snapName}" (${key.slice(0, 12)}) saved: ${(meta.bytes / 1048576).toFixed(1)} MB; cold boot to it took ${coldMs} ms`);
-          } catch (e) {
-            staging.abort();
-            throw e;
-          }
+      // One chip, one board: refused before anything of this board exists.
+      this.#media.claim(name, [...disks, ...(opts.flash ?? [])]);
+      const releases: (() => void)[] = [() => this.#media.release(name)];
+      try {
+        const artifacts = this.#artifactsFor(name, !!opts.name, earlier.length);
+        // A snapshot's guest keeps the MAC it was saved with, whichever scenario restores it.
+        const mac = macFor(snap ? `snapshot/${snap.name ?? snap.at}/${name}` : `${this.#seed}/${name}`);
+        const { nics, lan } = await this.#nics(name, mac, opts);
+        const media: BootMedia = { firmware: opts.firmware, kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
+        const lookup = snap
+          ? await this.#policy.lookup({
+            target, request: snap,
+            plan: { media, nics, disks: disks.map((d) => ({ file: d.path, format: "qcow2" })), ...(opts.usb ? { usb: opts.usb.map((d) => ({ file: d.path, format: "qcow2" as const })) } : {}) },
+            lan: { plugged: !!lan, subnet: lan?.subnet, server: lan?.server.ip, mac },
+          })
+          : undefined;
+        const hit = lookup?.hit;
+        const diskDrives: DriveFile[] = [];
+        for (const [i, d] of disks.entries()) diskDrives.push(await this.#media.drive(name, `disk${i}`, d, hit?.disk(i)));
+        const usbDrives: DriveFile[] = [];
+        for (const [i, d] of (opts.usb ?? []).entries()) usbDrives.push(await this.#media.drive(name, `usb${i}`, d));
+        const bootsFromFlash = !opts.kernel && !opts.firmware && !!opts.flash?.length;
+        const flashDrives = (opts.flash ?? []).map((m, index) => {
+          const role = flashRole({ flash: target.boardFlash!, index, medium: m, bootsFromFlash, runDir: this.runDir, board: name, target: target.name });
+          releases.push(role.release);
+          return role.drive;
         });
+        const plan: MachinePlan = {
+          media, nics, disks: diskDrives, ...(opts.usb ? { usb: usbDrives } : {}), ...(flashDrives.length ? { flash: flashDrives } : {}),
+        };
+        writeRepro(artifacts, qemuArgs({ ...plan, target, consoles: [], interactive: true }));
+        const machine = await Machine.start({
+          name, target, plan, artifacts, runDir: this.runDir, owner: this.#owner, incoming: hit?.state,
+          // Under firmware (given, or in the board's flash), one U-Boot banner per power-on is the normal
+          // start; a second is a reset.
+          badPatterns: linuxBadPatterns({ bootloaderBanners: opts.firmware || bootsFromFlash ? 1 : 0 }),
+        });
+        // The board's media are free (and back in their own byte order) once its machine has stopped.
+        void machine.exited.then(() => releases.forEach((r) => r()));
+        const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow, {
+          bootsFromFlash: bootsFromFlash ? target.boardFlash!.firstOutputSeconds * 1000 : undefined,
+          overlay: (role, image) => this.#media.drive(name, role, image),
+        });
+        this.boards.push(board);
+        if (hit && lookup) await this.#restore(board, machine, lookup, lan, t0);
+        return { board, machine, overlays: diskDrives.map((d) => d.file), lookup };
+      } catch (e) {
+        releases.forEach((r) => r());
+        throw e;
       }
-    }
+    });
+    if (snap && lookup && !lookup.hit) await this.#prepareSnapshot(board, machine, snap, lookup, overlays, t0);
     return board;
   }
+
+  #artifactsFor(name: string, named: boolean, earlierBoots: number): string {
+    const base = this.boards.length === 0 && !named ? this.artifacts : join(this.artifacts, name);
+    // A board powered on again keeps its first boot's files and gets a folder per later power-on.
+    const dir = earlierBoots ? join(this.artifacts, `${name}.boot${earlierBoots + 1}`) : base;
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  async #nics(name: string, mac: string, opts: BootOptions): Promise<{ nics: NicPlan[]; lan?: LabLan }> {
+    const nic: NicPlan = { id: "n0", mac };
+    if (opts.lan === "slirp") return { nics: [{ ...nic, slirp: { tftpRoot: opts.slirpTftpRoot } }] };
+    if (opts.lan === false) return { nics: [nic] };
+    const lan = await this.lan();
+    const sock = join(this.runDir, `${name}-lan0.sock`);
+    // A board powered on again plugs into the port it had: the port listens still, and its last QEMU's
+    // connection closed with that QEMU.
+    if (!lan.segment.hasPort(name)) await lan.segment.addSocketPort(name, sock);
+    return { nics: [{ ...nic, lanSocket: sock }], lan };
+  }
+
+  async #restore(board: Board, machine: Machine, lookup: SnapshotLookup, lan: LabLan | undefined, t0: number): Promise<void> {
+    const hit = lookup.hit!;
+    await machine.resumeFromIncoming();
+    board.restoredFrom = { point: lookup.inputs.point, key: lookup.key, name: lookup.name };
+    // The guest still holds its lease: the new lab's DHCP server must agree.
+    if (hit.meta.lease && lan) lan.dhcp.remember(hit.meta.lease.mac, hit.meta.lease.ip);
+    this.#note(`snapshot "${lookup.name}" (${lookup.key.slice(0, 12)}) restored in ${(performance.now() - t0).toFixed(0)} ms; its cold boot took ${hit.meta.coldMs} ms`);
+  }
+
+  async #prepareSnapshot(board: Board, machine: Machine, snap: SnapshotRequest, lookup: SnapshotLookup, overlays: string[], t0: number): Promise<void> {
+    await this.#steps.run(`prepare snapshot point "${lookup.name}"`, async () => {
+      if (snap.at === "shell") await board.shell();
+      else await board.uboot();
+      await snap.prepare?.(board);
+    });
+    if (!lookup.canSave) return;
+    const coldMs = Math.round(performance.now() - t0);
+    await this.#steps.run(`save snapshot "${lookup.name}"`, async () => {
+      const ip = board.leasedIp();
+      await this.#policy.save({ machine, lookup, target: board.target.name, overlays, coldMs, ...(ip ? { lease: { mac: board.mac, ip } } : {}) });
+    });
+  }
+}
+
+/** What can be refused before anything starts: combinations the lab cannot honour. */
+function checkBootOptions(target: Target, opts: BootOptions, snapshot: boolean): void {
+  if (snapshot && opts.usb?.length) {
+    // Their overlays are not saved with the state yet: a restored guest would find other bytes.
+    throw new ScenarioError("a board with USB sticks plugged in at power-on cannot have a snapshot point", {
+      expected: "plug the sticks in after the snapshot point (board.plugUsb), or drop `snapshot`",
+    });
+  }
+  if (snapshot && (opts.flash?.length || opts.disks?.some((d) => d instanceof KeptMedium))) {
+    throw new ScenarioError("a board with flash chips or kept media cannot have a snapshot point", {
+      expected: "their bytes are not saved with the machine's state: drop `snapshot` for this board",
+    });
+  }
+  if (opts.flash?.length && !target.boardFlash) {
+    throw new ScenarioError(`target ${target.name} has no flash of its own`, { expected: `a "boardFlash" object in targets/${target.name}.json` });
+  }
+  if (opts.flash?.length && opts.firmware && target.boardFlash) {
+    throw new ScenarioError("a board is given both firmware (-bios) and flash chips", {
+      expected: "one of them: QEMU puts -bios where the first flash chip is",
+    });
+  }
+  checkCommandLine(target, { kernel: opts.kernel, initrd: opts.initrd, append: opts.append },
+    opts.initrd && existsSync(opts.initrd) ? statSync(opts.initrd).size : undefined);
 }
 
 function writeRepro(dir: string, argv: string[]): void {

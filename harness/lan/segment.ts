@@ -98,6 +98,10 @@ export class LanSegment {
     this.#ports.set(name, port);
   }
 
+  hasPort(name: string): boolean {
+    return this.#ports.has(name);
+  }
+
   /** Plugs in an in-process host; frames for it are delivered asynchronously, like a wire would. */
   addHostPort(name: string, receive: (frame: Uint8Array) => void): PortHandle {
     this.#checkName(name);

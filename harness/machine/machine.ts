@@ -224,6 +224,15 @@ export class Machine {
     }
   }
 
+  /** Kills QEMU at once (a power cut) and waits until it has gone. */
+  async kill(): Promise<void> {
+    this.#expectingExit = true;
+    if (this.#child.pid && this.running) {
+      try { process.kill(-this.#child.pid, "SIGKILL"); } catch { /* already gone */ }
+    }
+    await this.exited;
+  }
+
   /** Marks that the machine is about to stop on purpose (no failure when it does). */
   expectExit(): void {
     this.#expectingExit = true;

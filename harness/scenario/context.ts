@@ -20,6 +20,8 @@ export interface TargetFixtures {
   busybox(): Promise<string>;
   /** Path of the target's U-Boot (give it to lab.boot as `firmware`). */
   uboot(): Promise<string>;
+  /** U-Boot as the guest reads it: what goes at the start of the board's own flash (lab.boot `flash`). */
+  ubootImage(): Promise<string>;
   /** The kernel as the target's U-Boot boots it: a uImage for bootm, Debian's zImage/Image otherwise. */
   bootloaderKernel(): Promise<BootloaderKernel>;
   /** The kernel built from Debian's source for this target (kexec.kernel), optionally with a built-in initramfs. */
@@ -43,6 +45,7 @@ export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps)
     initramfs: (opts) => steps.run("build initramfs", () => fixtures.initramfs(target, opts)),
     busybox: () => fixtures.busybox(target),
     uboot: () => steps.run("fetch U-Boot", () => fixtures.uboot(target)),
+    ubootImage: () => steps.run("fetch U-Boot", () => fixtures.ubootImage(target)),
     bootloaderKernel: () => steps.run("prepare the kernel for U-Boot", () => fixtures.bootloaderKernel(target)),
     builtKernel: (opts) => steps.run(opts?.embed ? "link the kernel with its built-in initramfs" : "build the kernel", () => fixtures.builtKernel(target, opts?.embed)),
   };

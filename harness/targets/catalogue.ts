@@ -66,11 +66,13 @@ export interface Target {
    */
   kexec?: { supported: boolean; args: string[]; why?: string; kernel?: KernelBuildSpec };
   /**
-   * How the boot chain's kernel reaches a router flash image given as the disk: as an MTD device
-   * (block2mtd, so rootfs_data is jffs2 as on a router) or, where the kernel cannot make an MTD of a
-   * disk, through loop devices at the partition offsets with an ext4 rootfs_data.
+   * How the boot chain's kernel (seed 004's preinit) reaches a router flash image given as a disk: as an
+   * MTD device (block2mtd, so rootfs_data is jffs2 as on a router) or, where the kernel cannot make an
+   * MTD of a disk, through loop devices at the partition offsets with an ext4 rootfs_data.
    */
-  flash?: { access: "block2mtd" | "loop"; dataFs: "jffs2" | "ext4"; why?: string };
+  flashAsDisk?: { access: "block2mtd" | "loop"; dataFs: "jffs2" | "ext4"; why?: string };
+  /** The board's own flash chips (CFI NOR on QEMU's pflash), which a board with no kernel boots from. */
+  boardFlash?: BoardFlash;
   kernel: {
     /** Debian package (usually a meta package) that provides the kernel. */
     package: string;
@@ -89,6 +91,26 @@ export interface Target {
   snapshots?: { supported: boolean; why?: string };
   /** The board's firmware when it boots like a real device: U-Boot from Debian's u-boot-qemu. */
   uboot?: UBootTarget;
+}
+
+export interface BoardFlash {
+  /** In QEMU's pflash unit order; the first is the one the CPU starts from. */
+  chips: {
+    name: string;
+    bytes: number;
+    eraseBlockBytes: number;
+    /** The MTD device name Linux gives the chip (what `mtdparts=` names), where Linux can see it. */
+    linuxName?: string;
+  }[];
+  /**
+   * Where the board's QEMU stores flash words swapped when it boots from flash (malta little-endian:
+   * hw/mips/malta.c swaps every 32-bit word of the first 0x3e0000 bytes in memory at power-on). Media
+   * hold the guest's byte order; the lab swaps them for that role and back afterwards.
+   */
+  byteSwap?: { wordBytes: number; firstBytes: number; why: string };
+  /** How long a board booting from flash may be silent before it counts as dead (nothing boots). */
+  firstOutputSeconds: number;
+  why?: string;
 }
 
 export interface UBootTarget {
@@ -161,8 +183,35 @@ export function parseTarget(source: string, raw: unknown): Target {
     ? { supported: kx.optionalBoolean("supported") ?? true, args: kx.stringArray("args", { optional: true }), why: kx.optionalString("why"), ...(kernelBuild ? { kernel: kernelBuild } : {}) }
     : undefined;
   kx?.noOtherFields();
-  const fl = r.object("flash", { optional: true });
-  const flash = fl
+  const bf = r.object("boardFlash", { optional: true });
+  let boardFlash: BoardFlash | undefined;
+  if (bf) {
+    const chips = bf.objectArray("chips", { nonEmpty: true }).map((c) => {
+      const linuxName = c.optionalString("linuxName");
+      const chip = {
+        name: c.string("name", { pattern: /^[a-z0-9][a-z0-9-]*$/, what: "a lower-case chip name" }),
+        bytes: c.number("bytes", { integer: true, min: 65536, unit: "bytes" }),
+        eraseBlockBytes: c.number("eraseBlockBytes", { integer: true, min: 512, unit: "bytes" }),
+        ...(linuxName ? { linuxName } : {}),
+      };
+      c.noOtherFields();
+      return chip;
+    });
+    const sw = bf.object("byteSwap", { optional: true });
+    const byteSwap = sw
+      ? { wordBytes: sw.number("wordBytes", { integer: true, min: 2, max: 8 }), firstBytes: sw.number("firstBytes", { integer: true, min: 4, unit: "bytes" }), why: sw.string("why") }
+      : undefined;
+    sw?.noOtherFields();
+    boardFlash = {
+      chips,
+      ...(byteSwap ? { byteSwap } : {}),
+      firstOutputSeconds: bf.optionalNumber("firstOutputSeconds", { min: 1, max: 120, unit: "seconds" }) ?? 10,
+      why: bf.optionalString("why"),
+    };
+    bf.noOtherFields();
+  }
+  const fl = r.object("flashAsDisk", { optional: true });
+  const flashAsDisk = fl
     ? {
       access: fl.string("access", { pattern: /^(block2mtd|loop)$/, what: "block2mtd or loop" }) as "block2mtd" | "loop",
       dataFs: fl.string("dataFs", { pattern: /^(jffs2|ext4)$/, what: "jffs2 or ext4" }) as "jffs2" | "ext4",
@@ -221,7 +270,7 @@ export function parseTarget(source: string, raw: unknown): Target {
   if (source.endsWith(".json") && basename(source, ".json") !== name) {
     throw new ScenarioError(`${source}: field name: expected "${basename(source, ".json")}" (the file's name), got "${name}"`);
   }
-  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), ...(usb ? { usb } : {}), ...(kexec ? { kexec } : {}), ...(flash ? { flash } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
+  return { name, description, debianArch, unameMachine, qemu, console, nic, ...(disk ? { disk } : {}), ...(usb ? { usb } : {}), ...(kexec ? { kexec } : {}), ...(flashAsDisk ? { flashAsDisk } : {}), ...(boardFlash ? { boardFlash } : {}), kernel, ...(uboot ? { uboot } : {}), ...(snapshots ? { snapshots } : {}) };
 }
 
 let cached: Map<string, Target> | undefined;

@@ -120,6 +120,17 @@ export class FieldReader {
     return new FieldReader(this.source, v, this.#path(key), this.problems);
   }
 
+  /** An array of objects, each read by its own reader (field paths like `chips[1].bytes`). */
+  objectArray(key: string, opts: { optional?: boolean; nonEmpty?: boolean } = {}): FieldReader[] {
+    const v = this.#get(key);
+    if (v === undefined && opts.optional) return [];
+    if (!Array.isArray(v) || (opts.nonEmpty && v.length === 0)) {
+      this.problem(key, `a${opts.nonEmpty ? " non-empty" : "n"} array of objects`, v);
+      return [];
+    }
+    return v.map((e, i) => new FieldReader(this.source, e, `${this.#path(key)}[${i}]`, this.problems));
+  }
+
   /** Flags keys that no reader asked for: a typo in a field name must not be silently ignored. */
   noOtherFields(): void {
     for (const k of Object.keys(this.#obj)) {

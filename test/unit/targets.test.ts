@@ -70,9 +70,9 @@ test("targets: the U-Boot, USB, kexec (and its kernel build), flash and snapshot
   bad.kexec.supported = "no";
   bad.snapshots.colour = "red";
   delete bad.kexec.kernel.crossCompile;
-  bad.flash.access = "nand";
+  bad.flashAsDisk.access = "nand";
   bad.kernel.commandLineLimit.bytes = "255";
-  bad.flash.dataFs = 4;
+  bad.flashAsDisk.dataFs = 4;
   assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
     assert.ok(e instanceof ScenarioError);
     assert.match(e.message, /field uboot\.kernel\.format: expected one of "uImage", "zImage", "Image", got "vmlinux"/);
@@ -81,9 +81,9 @@ test("targets: the U-Boot, USB, kexec (and its kernel build), flash and snapshot
     assert.match(e.message, /field kexec\.supported: expected true or false, got "no"/);
     assert.match(e.message, /field snapshots\.colour: unknown field/);
     assert.match(e.message, /field kexec\.kernel\.crossCompile: expected/);
-    assert.match(e.message, /field flash\.access: expected block2mtd or loop, got "nand"/);
+    assert.match(e.message, /field flashAsDisk\.access: expected block2mtd or loop, got "nand"/);
     assert.match(e.message, /field kernel\.commandLineLimit\.bytes: expected/);
-    assert.match(e.message, /field flash\.dataFs: expected/);
+    assert.match(e.message, /field flashAsDisk\.dataFs: expected/);
     return true;
   });
 });
