@@ -24,12 +24,17 @@ export type PartitionContent =
   /** The squashfs root file system. */
   | "rootfs"
   /** The writable data partition: erased (for jffs2) or an ext4 file system where the target has no MTD. */
-  | "data";
+  | "data"
+  /** The bootloader the CPU starts from flash (U-Boot). */
+  | "bootloader";
 
 export interface FlashPartitionSpec {
   name: string;
-  /** Size in KiB, or "fit": the content's size rounded up to the erase block. */
-  size: number | "fit";
+  /**
+   * Size in KiB; "fit": the content's size rounded up to the erase block; "rest": what the other
+   * partitions leave of the chip (layouts with chipKiB, at most one such partition).
+   */
+  size: number | "fit" | "rest";
   readOnly: boolean;
   content: PartitionContent;
 }
@@ -40,6 +45,8 @@ export interface FlashLayout {
   /** The MTD name `mtdparts=` refers to (block2mtd's label). */
   chip: string;
   eraseBlockBytes: number;
+  /** The chip's size when the image must be exactly that (a board's own flash); else the image ends with its last partition. */
+  chipBytes?: number;
   partitions: FlashPartitionSpec[];
   /** Named ranges over consecutive partitions, e.g. firmware = kernel + rootfs. */
   spans: { name: string; from: string; to: string }[];
@@ -62,7 +69,7 @@ export interface FlashImage {
   mtdparts: string;
 }
 
-const CONTENTS: PartitionContent[] = ["erased", "factory", "kernel", "rootfs", "data"];
+const CONTENTS: PartitionContent[] = ["erased", "factory", "kernel", "rootfs", "data", "bootloader"];
 
 /** Reads and checks a layout file (by name from fixtures/flash/, or a path). */
 export function readFlashLayout(nameOrPath: string): FlashLayout {
@@ -81,6 +88,7 @@ export function parseFlashLayout(source: string, raw: unknown): FlashLayout {
   r.optionalString("$comment");
   const chip = r.string("chip", { pattern: /^[A-Za-z0-9_.-]+$/, what: "an MTD name (letters, digits, _ . -)" });
   const eraseKiB = r.number("eraseBlockKiB", { min: 4, max: 1024, integer: true, unit: "KiB" });
+  const chipKiB = r.optionalNumber("chipKiB", { min: 64, integer: true, unit: "KiB" });
   const problems = r.problems;
   const n = r.optionalArrayLength("partitions") ?? 0;
   if (n === 0) problems.push("field partitions: expected a non-empty array of {name, sizeKiB, content}");
@@ -88,12 +96,14 @@ export function parseFlashLayout(source: string, raw: unknown): FlashLayout {
   for (let i = 0; i < n; i++) {
     const p = new FieldReader(source, (raw as { partitions: unknown[] }).partitions[i], `partitions[${i}]`, problems);
     const name = p.string("name", { pattern: /^[A-Za-z0-9_-]+$/, what: "a partition name (letters, digits, _ -)" });
-    let size: number | "fit" = "fit";
-    if (p.has("sizeKiB") && (raw as { partitions: Record<string, unknown>[] }).partitions[i]!["sizeKiB"] !== "fit") {
+    let size: number | "fit" | "rest" = "fit";
+    const rawSize = (raw as { partitions: Record<string, unknown>[] }).partitions[i]!["sizeKiB"];
+    if (rawSize === "fit" || rawSize === "rest") {
+      size = p.string("sizeKiB") as "fit" | "rest";
+      if (size === "rest" && chipKiB === undefined) p.problem("sizeKiB", `a size in KiB or "fit" ("rest" needs the layout's chipKiB)`, size);
+    } else {
       size = p.number("sizeKiB", { min: 1, integer: true, unit: "KiB" });
       if (size % eraseKiB !== 0) p.problem("sizeKiB", `a multiple of the erase block (${eraseKiB} KiB)`, size);
-    } else {
-      p.string("sizeKiB");
     }
     const content = p.string("content", { pattern: new RegExp(`^(${CONTENTS.join("|")})$`), what: `one of ${CONTENTS.join(", ")}` }) as PartitionContent;
     partitions.push({ name, size, readOnly: p.optionalBoolean("readOnly") ?? false, content });
@@ -113,9 +123,10 @@ export function parseFlashLayout(source: string, raw: unknown): FlashLayout {
   for (const need of ["rootfs", "data"] as const) {
     if (partitions.filter((p) => p.content === need).length !== 1) problems.push(`field partitions: expected exactly one partition with content "${need}"`);
   }
+  if (partitions.filter((p) => p.size === "rest").length > 1) problems.push(`field partitions: expected at most one partition of size "rest"`);
   r.noOtherFields();
   r.throwIfProblems("flash layout");
-  return { source, chip, eraseBlockBytes: eraseKiB * 1024, partitions, spans };
+  return { source, chip, eraseBlockBytes: eraseKiB * 1024, ...(chipKiB ? { chipBytes: chipKiB * 1024 } : {}), partitions, spans };
 }
 
 export interface FlashContents {
@@ -127,6 +138,8 @@ export interface FlashContents {
   dataFs: "jffs2" | "ext4";
   /** Bytes after the factory header (e.g. a MAC address), optional. */
   factory?: Uint8Array;
+  /** The bootloader image, for a "bootloader" partition (bytes as the guest reads them). */
+  bootloader?: string;
 }
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
@@ -143,6 +156,9 @@ export async function buildFlash(out: string, layout: FlashLayout, c: FlashConte
         return new Uint8Array(readFileSync(c.kernel));
       case "rootfs":
         return new Uint8Array(readFileSync(squash));
+      case "bootloader":
+        if (!c.bootloader) throw new ScenarioError(`${layout.source}: the layout has a bootloader partition but no bootloader was given`);
+        return new Uint8Array(readFileSync(c.bootloader));
       case "factory": {
         const head = new TextEncoder().encode("BOOTLAB-FACTORY\n");
         const b = new Uint8Array(head.length + (c.factory?.length ?? 0));
@@ -156,10 +172,19 @@ export async function buildFlash(out: string, layout: FlashLayout, c: FlashConte
   };
   const parts: FlashPartition[] = [];
   const fills: { offset: number; bytes?: Uint8Array; content: PartitionContent }[] = [];
+  const contents = layout.partitions.map((p) => bytesOf(p.content));
+  const sizeOf = (p: FlashPartitionSpec, bytes?: Uint8Array) =>
+    p.size === "fit" ? roundUp(Math.max(bytes?.length ?? 0, 1), erase) : p.size === "rest" ? 0 : p.size * 1024;
+  const fixed = layout.partitions.reduce((n, p, i) => n + sizeOf(p, contents[i]), 0);
+  if (layout.chipBytes !== undefined && fixed > layout.chipBytes) {
+    throw new ScenarioError(`${layout.source}: the partitions take ${fixed / 1024} KiB, more than the ${layout.chipBytes / 1024} KiB chip`, {
+      expected: "smaller contents (a compressed kernel, a smaller root) or a bigger chip",
+    });
+  }
   let offset = 0;
-  for (const p of layout.partitions) {
-    const bytes = bytesOf(p.content);
-    const size = p.size === "fit" ? roundUp(Math.max(bytes?.length ?? 0, 1), erase) : p.size * 1024;
+  for (const [i, p] of layout.partitions.entries()) {
+    const bytes = contents[i];
+    const size = p.size === "rest" ? layout.chipBytes! - fixed : sizeOf(p, bytes);
     if (bytes && bytes.length > size) {
       throw new ScenarioError(`${layout.source}: partition ${p.name} is ${size / 1024} KiB but its ${p.content} is ${Math.ceil(bytes.length / 1024)} KiB`,
         { expected: `sizeKiB ≥ ${roundUp(bytes.length, erase) / 1024}, or "fit"` });

@@ -12,7 +12,8 @@ export const UIMAGE_NAME_SIZE = 32;
 export const UIMAGE_OS = { linux: 5 } as const;
 export const UIMAGE_ARCH = { arm: 2, mips: 5, arm64: 22 } as const;
 export const UIMAGE_TYPE = { standalone: 1, kernel: 2, ramdisk: 3, multi: 4, firmware: 5, script: 6 } as const;
-export const UIMAGE_COMP = { none: 0, gzip: 1 } as const;
+// U-Boot's include/image.h: IH_COMP_NONE, IH_COMP_GZIP, IH_COMP_LZMA.
+export const UIMAGE_COMP = { none: 0, gzip: 1, lzma: 3 } as const;
 
 export type UImageOs = keyof typeof UIMAGE_OS;
 export type UImageArch = keyof typeof UIMAGE_ARCH;

@@ -27,6 +27,8 @@ export interface LanOptions {
   dhcp?: Partial<Omit<DhcpConfig, "serverIp" | "prefix">>;
   /** A folder the TFTP server also serves (files put in `lan.tftpFiles` come first). */
   tftpRoot?: string;
+  /** Accept TFTP uploads (WRQ) into `tftpRoot`: a board backing something up to the lab. */
+  tftpUploads?: boolean;
   /** TFTP retransmit timing, blksize/windowsize caps. */
   tftp?: Partial<TransferConfig>;
 }
@@ -117,6 +119,7 @@ export class LabLan {
     // A function, not the map itself: the server snapshots a map at start, and scenarios add files later.
     lan.tftp = await TftpServer.start({
       network: lan.server, root: o.opts.tftpRoot, files: (name) => lan.tftpFiles.get(name), transfer: o.opts.tftp,
+      ...(o.opts.tftpUploads ? { write: true } : {}),
     });
     o.owner.adopt("tftp server", () => lan.tftp.close());
     return lan;

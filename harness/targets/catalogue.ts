@@ -101,6 +101,8 @@ export interface BoardFlash {
     eraseBlockBytes: number;
     /** The MTD device name Linux gives the chip (what `mtdparts=` names), where Linux can see it. */
     linuxName?: string;
+    /** Where the bootloader reads the chip (malta's U-Boot: 0xbe000000, KSEG1 of 0x1e000000). */
+    address: number;
   }[];
   /**
    * Where the board's QEMU stores flash words swapped when it boots from flash (malta little-endian:
@@ -192,6 +194,7 @@ export function parseTarget(source: string, raw: unknown): Target {
         name: c.string("name", { pattern: /^[a-z0-9][a-z0-9-]*$/, what: "a lower-case chip name" }),
         bytes: c.number("bytes", { integer: true, min: 65536, unit: "bytes" }),
         eraseBlockBytes: c.number("eraseBlockBytes", { integer: true, min: 512, unit: "bytes" }),
+        address: Number(c.string("address", { pattern: /^0x[0-9a-fA-F]{1,8}$/, what: "a hex address like \"0xbe000000\"" })),
         ...(linuxName ? { linuxName } : {}),
       };
       c.noOtherFields();
