@@ -4,10 +4,13 @@
 // console, as a person at the serial port would. The kernel does not fit malta's 4 MiB chip next to the
 // root (see fixtures/flash/malta-router.json): U-Boot fetches it over TFTP, and the root stays on flash.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Target } from "../targets/catalogue.ts";
-import type { TargetFixtures } from "../scenario/context.ts";
+import type { ScenarioContext, TargetFixtures } from "../scenario/context.ts";
+import type { KeptMedium } from "../media/store.ts";
+import type { LabLan } from "../lab/lan.ts";
 import type { Board } from "../lab/board.ts";
 import type { LinuxShell } from "../console/linux-shell.ts";
 import { buildFlash, type FlashImage, readFlashLayout } from "../images/flash.ts";
@@ -16,6 +19,7 @@ import { elfToBinary } from "../images/elf.ts";
 import { InfrastructureError, ProductFailure, ScenarioError } from "../errors/failures.ts";
 import { projectRoot } from "../paths.ts";
 import { ubootOf } from "../fixtures/bootloader.ts";
+import { interruptedBootloaderFlash } from "./board-flash.ts";
 
 /** Who a board is: what its factory partition says. */
 export interface BoardIdentity {
@@ -116,4 +120,111 @@ export async function mtdDevice(sh: LinuxShell, name: string): Promise<string> {
   const dev = (await sh.expectOk(`grep '"${name}"' /proc/mtd | cut -d: -f1`)).trim();
   if (!/^mtd\d+$/.test(dev)) throw new ProductFailure(`no MTD partition "${name}" in /proc/mtd`, { expected: `a line naming "${name}"`, seen: dev || "none" });
   return dev;
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+export const WORKING: BoardIdentity = { mac: "52:54:00:aa:00:01", serial: "GOOD-0001" };
+export const BRICKED: BoardIdentity = { mac: "52:54:00:bb:00:02", serial: "BRICKED-0002" };
+
+/** Everything seed 001 starts from: the lab, a working router's firmware, and the bricked board's flash. */
+export interface RecoveryBench {
+  lan: LabLan;
+  /** The lab TFTP server's folder, where uploads land. */
+  uploads: string;
+  working: RouterFirmware;
+  /** The bricked flash as it was (never written). */
+  brickedImage: string;
+  /** The bricked board's flash chip: it outlives each board that holds it. */
+  flash: KeptMedium;
+  /** The name the programmer's kernel gives the clipped chip (as the seed's second SPI chip). */
+  chipLabel: string;
+}
+
+export async function recoveryBench({ lab, target, fixtures, step }: ScenarioContext): Promise<RecoveryBench> {
+  const uploads = join(lab.runDir, "lab-tftp");
+  mkdirSync(uploads, { recursive: true });
+  const lan = await lab.lan({ tftpRoot: uploads, tftpUploads: true });
+  const working = await step("build the working router's firmware", () => routerFirmware(target, fixtures, WORKING, join(lab.runDir, "working.img")));
+  const brickedImage = await step("build the bricked router's flash (its own factory, U-Boot half written)", async () => {
+    const own = await routerFirmware(target, fixtures, BRICKED, join(lab.runDir, "bricked-was.img"));
+    return interruptedBootloaderFlash(target, own.flash.path, partition(own.flash, "u-boot").size, join(lab.runDir, "bricked.img"));
+  });
+  lan.tftpFiles.set("router.uImage", readFileSync(working.kernel));
+  lan.http.file("/recovery.img", readFileSync(working.flash.path));
+  return { lan, uploads, working, brickedImage, flash: lab.medium("bricked-flash", { path: brickedImage }), chipLabel: "spi0.1" };
+}
+
+/**
+ * The working board with the bricked board's flash clipped on: a firmware that knows the second chip (the
+ * seed rebuilds OpenWrt with it in the DTS) — the kernel built from Debian's source, mtd-utils in its
+ * initramfs, its own flash read-only — on the lab LAN. Resolves with its shell and the clipped chip's mtd.
+ */
+export async function startProgrammer({ lab, target, fixtures }: ScenarioContext, bench: RecoveryBench): Promise<{ board: Board; sh: LinuxShell; attached: string }> {
+  const chip = target.boardFlash!.chips[0]!;
+  const board = await lab.boot(target, {
+    name: "working",
+    kernel: (await fixtures.builtKernel()).image,
+    initrd: await fixtures.initramfs({ programs: ["/usr/sbin/flashcp", "/usr/sbin/flash_erase"] }),
+    append: [programmerMtdparts(chip.linuxName!, chip.bytes, bench.chipLabel, 16 * 1048576)],
+    flash: [{ path: bench.working.flash.path }],
+    disks: [bench.flash],
+  });
+  const sh = await board.shell();
+  const attached = await attachClippedChip(sh, { disk: `/dev/${target.disk!.linuxName}`, chipLabel: bench.chipLabel, eraseBlockBytes: chip.eraseBlockBytes });
+  await board.networkUp();
+  return { board, sh, attached };
+}
+
+/** Backs the whole clipped chip up to the lab (TFTP upload) and checks it against the bricked flash. */
+export async function backUpToLab(sh: LinuxShell, attached: string, bench: RecoveryBench, step: ScenarioContext["step"]): Promise<void> {
+  await step("back the whole bricked flash up to the lab first (TFTP upload)", async () => {
+    await sh.expectOk(`cat ${attached} > /tmp/backup.bin && tftp -b 1468 -p -l /tmp/backup.bin -r backup.bin ${bench.lan.server.ip}`);
+    const got = sha(readFileSync(join(bench.uploads, "backup.bin")));
+    const want = sha(readFileSync(bench.brickedImage));
+    if (got !== want) throw new ProductFailure("the backup differs from the bricked flash", { expected: want, seen: got });
+  });
+}
+
+/**
+ * Fetches the image to write into /tmp/new.bin on the programmer: the working firmware (the seed's
+ * "image over the LAN"), with the bricked board's own factory block from the backup patched in unless
+ * `patchFactory` is false.
+ */
+export async function prepareImage(sh: LinuxShell, bench: RecoveryBench, step: ScenarioContext["step"], o: { patchFactory?: boolean; url?: string } = {}): Promise<void> {
+  const f = partition(bench.working.flash, "factory");
+  const patch = o.patchFactory === false ? "" : ` && dd if=/tmp/backup.bin of=/tmp/new.bin bs=${f.size} skip=${f.offset / f.size} seek=${f.offset / f.size} count=1 conv=notrunc`;
+  await step(o.patchFactory === false ? "clone: the working firmware as it is (no factory patch)" : "clone: the working firmware with the bricked board's own factory block patched in", () =>
+    sh.expectOk(`wget -q -O /tmp/new.bin http://${bench.lan.server.ip}${o.url ?? "/recovery.img"}${patch}`));
+}
+
+/** The written chip must be what the programmer had: the working firmware with the given factory block. */
+export function expectedFlash(bench: RecoveryBench, o: { patchFactory?: boolean } = {}): Uint8Array {
+  const f = partition(bench.working.flash, "factory");
+  const out = new Uint8Array(readFileSync(bench.working.flash.path));
+  if (o.patchFactory !== false) out.set(readFileSync(bench.brickedImage).subarray(f.offset, f.offset + f.size), f.offset);
+  return out;
+}
+
+export function flashMatches(bench: RecoveryBench, expected: Uint8Array, step: ScenarioContext["step"], what: string): Promise<void> {
+  return step(what, async () => {
+    const got = sha(readFileSync(bench.flash.path));
+    if (got !== sha(expected)) throw new ProductFailure(`${what}: no`, { expected: sha(expected), seen: got });
+  });
+}
+
+/** Powers the bricked board on from its own flash and boots its firmware; resolves with the MACs the lab's DHCP server acknowledged for it. */
+export async function bootRecovered(ctx: ScenarioContext, bench: RecoveryBench, name = "bricked"): Promise<{ board: Board; sh: LinuxShell }> {
+  const board = await ctx.lab.boot(ctx.target, { name, flash: [bench.flash] });
+  const sh = await bootFirmware(board, bench.working.flash, "router.uImage");
+  await sh.expectOk("udhcpc -i eth0 -n -q -t 5 -T 1 -s /bin/true", { step: `${name} asks the lab for an address` });
+  return { board, sh };
+}
+
+/** Fails unless the lab's DHCP server acknowledged `mac`. */
+export function expectDhcpAck(lan: LabLan, mac: string, step: ScenarioContext["step"], what: string): Promise<void> {
+  return step(what, async () => {
+    const acked = [...new Set(lan.dhcp.log.filter((e) => e.reply === "ACK").map((e) => e.mac))];
+    if (!acked.includes(mac)) throw new ProductFailure(`no DHCP ACK for ${mac}`, { expected: `an ACK for ${mac}`, seen: acked.join(", ") || "no ACK" });
+  });
 }

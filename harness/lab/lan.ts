@@ -100,6 +100,7 @@ export class LabLan {
       writeFileSync(join(this.#artifacts, "lan-log.json"), JSON.stringify({
         subnet: this.subnet,
         frames: this.segment.counters,
+        duplicateMacs: this.segment.duplicateMacs,
         hosts: this.hosts.map((h) => ({ name: h.name, ip: h.ip, mac: h.mac, counters: h.counters })),
         faults: this.segment.faults.log,
         dhcp: this.dhcp.log,
@@ -138,6 +139,11 @@ export class LabLan {
   /** The key pair the lab logs in to guests with (made once per run). */
   get sshKey(): SshKeyPair {
     return (this.#sshKey ??= generateKeyPair());
+  }
+
+  /** Source MACs the switch saw on two live ports at once (see LanSegment.duplicateMacs). */
+  get duplicateMacs(): LanSegment["duplicateMacs"] {
+    return this.segment.duplicateMacs;
   }
 
   /** Fault rules on this LAN's switch (seeded per scenario and target, so a run is reproducible). */

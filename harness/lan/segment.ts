@@ -24,6 +24,8 @@ export type FrameTap = (e: FrameEvent) => void;
 interface Port {
   name: string;
   linkUp: boolean;
+  /** Whether something is plugged in at the far end (a QEMU connected; in-process hosts always are). */
+  connected(): boolean;
   deliver(frame: Uint8Array): void;
   close(): Promise<void>;
 }
@@ -41,6 +43,11 @@ export class LanSegment {
   #t0 = performance.now();
   #wall0 = Date.now();
   readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0 };
+  /**
+   * Source MACs seen on two ports that were both plugged in: two devices claiming one address (a cloned
+   * factory block, a copied VM). Once per MAC and pair of ports, like a switch's "MAC flapping" log.
+   */
+  readonly duplicateMacs: { mac: string; ports: [string, string]; at: number }[] = [];
   readonly faults: FaultEngine;
   #timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -67,6 +74,7 @@ export class LanSegment {
     const port: Port = {
       name,
       linkUp: true,
+      connected: () => conn !== undefined,
       deliver: (frame) => conn?.write(frameForStream(frame)),
       close: async () => {
         conn?.destroy();
@@ -108,6 +116,7 @@ export class LanSegment {
     const port: Port = {
       name,
       linkUp: true,
+      connected: () => true,
       deliver: (frame) => queueMicrotask(() => receive(frame)),
       close: async () => {},
     };
@@ -159,13 +168,24 @@ export class LanSegment {
     const now = performance.now() - this.#t0;
     const event: FrameEvent = { port: port.name, frame, at: now, wallMs: this.#wall0 + now };
     for (const t of this.#taps) t(event);
-    if (!(frame[6]! & 1)) this.#macTable.set(bytesToMac(frame, 6), port.name);
+    if (!(frame[6]! & 1)) this.#learn(bytesToMac(frame, 6), port, now);
     const out = frame[0]! & 1 ? undefined : this.#macTable.get(bytesToMac(frame, 0));
     for (const p of this.#ports.values()) {
       if (p === port || !p.linkUp) continue;
       if (out && p.name !== out) continue;
       p.deliver(frame);
     }
+  }
+
+  #learn(mac: string, port: Port, now: number): void {
+    const before = this.#macTable.get(mac);
+    this.#macTable.set(mac, port.name);
+    if (before === undefined || before === port.name) return;
+    // A MAC that moved from a port whose device is gone (a board powered off) is a move, not a duplicate.
+    if (!this.#ports.get(before)?.connected()) return;
+    const pair = [before, port.name].sort() as [string, string];
+    if (this.duplicateMacs.some((d) => d.mac === mac && d.ports[0] === pair[0] && d.ports[1] === pair[1])) return;
+    this.duplicateMacs.push({ mac, ports: pair, at: now });
   }
 
   async close(): Promise<void> {
