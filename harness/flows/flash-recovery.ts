@@ -198,6 +198,12 @@ export async function prepareImage(sh: LinuxShell, bench: RecoveryBench, step: S
     sh.expectOk(`wget -q -O /tmp/new.bin http://${bench.lan.server.ip}${o.url ?? "/recovery.img"}${patch}`));
 }
 
+/** Erases the clipped chip, writes /tmp/new.bin with flashcp and reads it back (mtd-utils; OpenWrt's `mtd -e attached write`). */
+export function writeAttached(sh: LinuxShell, attached: string, step: ScenarioContext["step"]): Promise<string> {
+  return step("erase, write and verify the attached flash (mtd-utils)", () =>
+    sh.expectOk(`flash_erase ${attached} 0 0 && flashcp -v /tmp/new.bin ${attached} && cmp ${attached} /tmp/new.bin && sync`));
+}
+
 /** The written chip must be what the programmer had: the working firmware with the given factory block. */
 export function expectedFlash(bench: RecoveryBench, o: { patchFactory?: boolean } = {}): Uint8Array {
   const f = partition(bench.working.flash, "factory");

@@ -145,19 +145,9 @@ export class Lab {
           })
           : undefined;
         const hit = lookup?.hit;
-        const diskDrives: DriveFile[] = [];
-        for (const [i, d] of disks.entries()) diskDrives.push(await this.#media.drive(name, `disk${i}`, d, hit?.disk(i)));
-        const usbDrives: DriveFile[] = [];
-        for (const [i, d] of (opts.usb ?? []).entries()) usbDrives.push(await this.#media.drive(name, `usb${i}`, d));
         const bootsFromFlash = !opts.kernel && !opts.firmware && !!opts.flash?.length;
-        const flashDrives = (opts.flash ?? []).map((m, index) => {
-          const role = flashRole({ flash: target.boardFlash!, index, medium: m, bootsFromFlash, runDir: this.runDir, board: name, target: target.name });
-          releases.push(role.release);
-          return role.drive;
-        });
-        const plan: MachinePlan = {
-          media, nics, disks: diskDrives, ...(opts.usb ? { usb: usbDrives } : {}), ...(flashDrives.length ? { flash: flashDrives } : {}),
-        };
+        const drives = await this.#drives(name, target, opts, bootsFromFlash, releases, hit);
+        const plan: MachinePlan = { media, nics, ...drives };
         writeRepro(artifacts, qemuArgs({ ...plan, target, consoles: [], interactive: true }));
         const machine = await Machine.start({
           name, target, plan, artifacts, runDir: this.runDir, owner: this.#owner, incoming: hit?.state,
@@ -173,7 +163,7 @@ export class Lab {
         });
         this.boards.push(board);
         if (hit && lookup) await this.#restore(board, machine, lookup, lan, t0);
-        return { board, machine, overlays: diskDrives.map((d) => d.file), lookup };
+        return { board, machine, overlays: drives.disks.map((d) => d.file), lookup };
       } catch (e) {
         releases.forEach((r) => r());
         throw e;
@@ -181,6 +171,23 @@ export class Lab {
     });
     if (snap && lookup && !lookup.hit) await this.#prepareSnapshot(board, machine, snap, lookup, overlays, t0);
     return board;
+  }
+
+  /**
+   * What the board holds, as QEMU opens it: disk and stick overlays (over a snapshot's saved disks when
+   * restoring), kept media as they are, flash chips in their role. `releases` gets what undoes a role.
+   */
+  async #drives(name: string, target: Target, opts: BootOptions, bootsFromFlash: boolean, releases: (() => void)[], hit?: SnapshotLookup["hit"]) {
+    const disks: DriveFile[] = [];
+    for (const [i, d] of (opts.disks ?? []).entries()) disks.push(await this.#media.drive(name, `disk${i}`, d, hit?.disk(i)));
+    const usb: DriveFile[] = [];
+    for (const [i, d] of (opts.usb ?? []).entries()) usb.push(await this.#media.drive(name, `usb${i}`, d));
+    const flash = (opts.flash ?? []).map((m, index) => {
+      const role = flashRole({ flash: target.boardFlash!, index, medium: m, bootsFromFlash, runDir: this.runDir, board: name, target: target.name });
+      releases.push(role.release);
+      return role.drive;
+    });
+    return { disks, ...(opts.usb ? { usb } : {}), ...(flash.length ? { flash } : {}) };
   }
 
   #artifactsFor(name: string, named: boolean, earlierBoots: number): string {

@@ -1,5 +1,5 @@
 import { ProductFailure, scenario } from "../../harness/mod.ts";
-import { backUpToLab, BRICKED, bootFirmware, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, startProgrammer, WORKING } from "../../harness/flows/flash-recovery.ts";
+import { backUpToLab, BRICKED, bootFirmware, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, writeAttached, startProgrammer, WORKING } from "../../harness/flows/flash-recovery.ts";
 
 // Seed 001, going wrong: the working board's image is written as it is ("after the flash, your factory
 // setting will be erased too"). The recovered board boots, but as the donor: the donor's MAC and serial.
@@ -14,8 +14,7 @@ export default scenario({
   const programmer = await startProgrammer(ctx, bench);
   await backUpToLab(programmer.sh, programmer.attached, bench, step);
   await prepareImage(programmer.sh, bench, step, { patchFactory: false });
-  await step("erase, write and verify the attached flash (mtd-utils)", () =>
-    programmer.sh.expectOk(`flash_erase ${programmer.attached} 0 0 && flashcp -v /tmp/new.bin ${programmer.attached} && cmp ${programmer.attached} /tmp/new.bin && sync`));
+  await writeAttached(programmer.sh, programmer.attached, step);
   await programmer.board.powerOff();
   await flashMatches(bench, expectedFlash(bench, { patchFactory: false }), step, "the bricked board's flash is now the donor's, factory block included");
 

@@ -1,5 +1,5 @@
 import { scenario } from "../../harness/mod.ts";
-import { backUpToLab, BRICKED, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, startProgrammer } from "../../harness/flows/flash-recovery.ts";
+import { backUpToLab, BRICKED, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, writeAttached, startProgrammer } from "../../harness/flows/flash-recovery.ts";
 
 // Seed 001, going wrong: the power of the working board is cut while it writes the clipped chip. The chip
 // is half erased, half written: the bricked board stays dead. The backup made first is what saves it —
@@ -31,8 +31,7 @@ export default scenario({
   const again = await startProgrammer(ctx, bench);
   await again.sh.expectOk(`tftp -b 1468 -g -l /tmp/backup.bin -r backup.bin ${bench.lan.server.ip}`, { step: "fetch the backup made before the first attempt" });
   await prepareImage(again.sh, bench, step);
-  await step("erase, write and verify the attached flash (mtd-utils)", () =>
-    again.sh.expectOk(`flash_erase ${again.attached} 0 0 && flashcp -v /tmp/new.bin ${again.attached} && cmp ${again.attached} /tmp/new.bin && sync`));
+  await writeAttached(again.sh, again.attached, step);
   await again.board.powerOff();
   await flashMatches(bench, expectedFlash(bench), step, "the second attempt wrote the working firmware with the bricked board's own factory block");
   const recovered = await bootRecovered(ctx, bench);

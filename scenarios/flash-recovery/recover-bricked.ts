@@ -1,5 +1,5 @@
 import { scenario } from "../../harness/mod.ts";
-import { backUpToLab, BRICKED, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, startProgrammer } from "../../harness/flows/flash-recovery.ts";
+import { backUpToLab, BRICKED, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, writeAttached, startProgrammer } from "../../harness/flows/flash-recovery.ts";
 import { ProductFailure } from "../../harness/mod.ts";
 
 // Seed 001: a router whose U-Boot update was cut short prints nothing. Its flash is clipped onto a
@@ -35,8 +35,7 @@ export default scenario({
   });
   await backUpToLab(sh, attached, bench, step);
   await prepareImage(sh, bench, step);
-  await step("erase, write and verify the attached flash (mtd-utils)", () =>
-    sh.expectOk(`flash_erase ${attached} 0 0 && flashcp -v /tmp/new.bin ${attached} && cmp ${attached} /tmp/new.bin && sync`));
+  await writeAttached(sh, attached, step);
   await board.powerOff();
   await flashMatches(bench, expectedFlash(bench), step, "the bricked board's flash is the working firmware with its own factory block, byte for byte");
 
