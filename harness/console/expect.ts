@@ -40,6 +40,14 @@ function toRegExp(p: Pattern): RegExp {
   return p.global || p.sticky ? new RegExp(p.source, p.flags.replace(/[gy]/g, "")) : p;
 }
 
+/**
+ * A pattern that matches only once the line it is in has ended: the match runs to the end of that line.
+ * For lines quoted in a failure — a console chunk can end mid-line, and half a line is no quote.
+ */
+export function wholeLine(re: RegExp): RegExp {
+  return new RegExp(`(?:${re.source})[^\\n]*\\n`, re.flags.replace(/[gy]/g, ""));
+}
+
 export class ExpectStream {
   readonly name: string;
   /** Unconsumed text; matches consume it up to their end. */

@@ -10,6 +10,7 @@ import type { LabLan } from "./lan.ts";
 import { ProductFailure, ScenarioError, StepTimeout } from "../errors/failures.ts";
 import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
 import { UBootConsole } from "../console/uboot.ts";
+import { wholeLine } from "../console/expect.ts";
 import { ubootOf } from "../fixtures/bootloader.ts";
 import { basename } from "node:path";
 import type { ImageRef } from "../media/store.ts";
@@ -69,7 +70,8 @@ export class Board {
    */
   expect(pattern: string | RegExp, step: string, opts: { timeoutMs?: number; allow?: string[]; failOn?: RegExp[] } = {}) {
     return this.#steps.run(step, async () => {
-      const m = await this.console.expect([pattern, ...(opts.failOn ?? [])], { step, timeoutMs: opts.timeoutMs ?? this.#timeouts.stepMs, allow: opts.allow });
+      // A failOn line counts once it is whole, so the failure quotes all of it (a chunk can end mid-line).
+      const m = await this.console.expect([pattern, ...(opts.failOn ?? []).map(wholeLine)], { step, timeoutMs: opts.timeoutMs ?? this.#timeouts.stepMs, allow: opts.allow });
       if (m.index > 0) {
         throw new ProductFailure(m.text.trim(), { step, expected: String(pattern), seen: m.text.trim() });
       }

@@ -3,6 +3,9 @@
 // bytes the guest reads; on a board whose QEMU stores flash words swapped when it boots from flash
 // (malta little-endian, target.boardFlash.byteSwap) the lab swaps the file for that role and back when
 // the board stops, so a flash written by a programmer board can be put back into its own board.
+// The contract of that role: the guest does not write its own flash inside the swapped region while it
+// boots from it (QEMU writes such sectors to the file in the guest's order, and the swap back would garble
+// them). Debian's malta U-Boot cannot save its environment, which lives outside the region anyway.
 
 import { closeSync, copyFileSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { basename, join } from "node:path";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ExpectStream } from "../../harness/console/expect.ts";
+import { ExpectStream, wholeLine } from "../../harness/console/expect.ts";
 import { linuxBadPatterns } from "../../harness/console/bad-patterns.ts";
 import { ProductFailure, StepTimeout } from "../../harness/errors/failures.ts";
 
@@ -100,4 +100,15 @@ test("expect: a shell printing BUG: mid-line is not a kernel bug", async () => {
   const s = new ExpectStream("con0", linuxBadPatterns());
   s.push("grep says: BUG: nothing\n# ");
   await s.expect("# ", { step: "prompt", timeoutMs: 1000 });
+});
+
+test("expect: a whole-line pattern waits for the end of the line a chunk cut in two, and quotes all of it", async () => {
+  const s = new ExpectStream("con0");
+  const p = s.expect(["preinit: USB: mounted", wholeLine(/preinit: USB mount failed: [^\n]*/)], { step: "stick", timeoutMs: 1000 });
+  s.push("[    4.1] usb 1-1: new\npreinit: USB mount failed: no such de");
+  await new Promise((r) => setTimeout(r, 20));
+  s.push("vice (/dev/sda after 1 s)\r\nnext line\n");
+  const m = await p;
+  assert.equal(m.index, 1);
+  assert.equal(m.text.trim(), "preinit: USB mount failed: no such device (/dev/sda after 1 s)");
 });
