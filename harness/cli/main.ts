@@ -4,9 +4,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "./args.ts";
-import { asFailure, BootlabFailure } from "../errors/failures.ts";
+import { asFailure, BootlabFailure, EXIT_CODE } from "../errors/failures.ts";
 import { closeAllOwners } from "../lifecycle/owner.ts";
-import { runScenarios, type ScenarioResult } from "../scenario/runner.ts";
+import { runExitCode, runScenarios, type ScenarioResult } from "../scenario/runner.ts";
 import { junitXml, tap } from "../report/junit.ts";
 import { loadCatalogue } from "../targets/catalogue.ts";
 import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
@@ -74,7 +74,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       writeFileSync(f, render(results));
     }
   }
-  return passed === results.length ? 0 : 1;
+  return runExitCode(results);
 }
 
 function cmdTargets(): number {
@@ -202,5 +202,6 @@ try {
   const f = asFailure(e);
   process.stderr.write((f instanceof BootlabFailure ? f.report() : String(e)) + "\n");
   await closeAllOwners();
-  process.exit(f.kind === "scenario" ? 2 : 3);
+  // Before anything ran, a product failure cannot be the reason: at least 2.
+  process.exit(Math.max(2, EXIT_CODE[f.kind]));
 }

@@ -2,8 +2,9 @@
 // deadline. Bad patterns (panic, Oops, an unexpected reset) are checked on every complete line, always,
 // and fail the pending wait — and every later one — with the line that matched.
 
-import { ProductFailure, StepTimeout, type BootlabFailure } from "../errors/failures.ts";
+import { ProductFailure, ScenarioError, StepTimeout, type BootlabFailure } from "../errors/failures.ts";
 import type { BadPattern } from "./bad-patterns.ts";
+import { callSite } from "../errors/stack.ts";
 
 export type Pattern = string | RegExp;
 
@@ -120,7 +121,9 @@ export class ExpectStream {
 
   expect(pattern: Pattern | Pattern[], opts: ExpectOptions): Promise<Match> {
     if (this.#pending) {
-      return Promise.reject(new Error(`${this.name}: expect("${opts.step}") while "${this.#pending.opts.step}" is still waiting`));
+      return Promise.reject(new ScenarioError(`${this.name}: expect("${opts.step}") while "${this.#pending.opts.step}" is still waiting`, {
+        at: callSite(), expected: "one wait at a time on a console: await each expect before the next",
+      }));
     }
     const patterns = (Array.isArray(pattern) ? pattern : [pattern]).map(toRegExp);
     return new Promise<Match>((resolve, reject) => {

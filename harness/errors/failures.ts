@@ -1,8 +1,11 @@
 // The failure taxonomy. CI must tell apart "the firmware is broken" from "the scenario is wrong" from
-// "the host or emulator broke" from "something did not happen in time": each is its own class, and each
-// carries where it happened (scenario, target, step), what was expected, and what the console showed.
+// "the host or emulator broke" from "something did not happen in time" from "bootlab itself is broken"
+// (what LAVA calls a bug): each is its own class, and each carries where it happened (scenario, target,
+// step, the scenario's line), what was expected, and what the console showed.
 
-export type FailureKind = "product" | "scenario" | "infrastructure" | "timeout";
+import { describeFrame, firstOwnFrame, isBootlabFrame, ownFrames } from "./stack.ts";
+
+export type FailureKind = "product" | "scenario" | "infrastructure" | "timeout" | "bug";
 
 export interface FailureContext {
   scenario?: string;
@@ -16,6 +19,10 @@ export interface FailureContext {
   consoleTail?: string[];
   /** What to do about it, when the cause is known (the package to install, the field to correct). */
   fix?: string;
+  /** The scenario's line that caused it ("scenarios/lan/x.ts:12:5"), for a scenario's mistake. */
+  at?: string;
+  /** bootlab's own frames, for a bug in bootlab. */
+  stack?: string[];
 }
 
 export abstract class BootlabFailure extends Error {
@@ -23,7 +30,11 @@ export abstract class BootlabFailure extends Error {
   readonly context: FailureContext;
 
   constructor(message: string, context: FailureContext = {}, options?: { cause?: unknown }) {
+    // A deep stack, so the scenario's line is in it even when the failure is raised layers below it.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
     super(message, options);
+    Error.stackTraceLimit = limit;
     this.context = { ...context };
   }
 
@@ -43,9 +54,14 @@ export abstract class BootlabFailure extends Error {
     const where = [c.scenario, c.target, c.step && `step "${c.step}"`].filter(Boolean).join(" · ");
     const lines = [`${KIND_TITLE[this.kind]}: ${this.message}`];
     if (where) lines.push(`  where:    ${where}`);
+    if (c.at) lines.push(`  at:       ${c.at}`);
     if (c.expected) lines.push(`  expected: ${c.expected}`);
     if (c.seen) lines.push(`  seen:     ${c.seen}`);
     if (c.fix) lines.push(`  fix:      ${c.fix}`);
+    if (c.stack && c.stack.length > 0) {
+      lines.push("  stack:");
+      for (const l of c.stack) lines.push(`    at ${l}`);
+    }
     if (c.consoleTail && c.consoleTail.length > 0) {
       lines.push("  last console lines:");
       for (const l of c.consoleTail) lines.push(`    | ${l}`);
@@ -59,7 +75,14 @@ const KIND_TITLE: Record<FailureKind, string> = {
   scenario: "SCENARIO ERROR",
   infrastructure: "INFRASTRUCTURE ERROR",
   timeout: "STEP TIMEOUT",
+  bug: "BOOTLAB BUG",
 };
+
+/**
+ * The exit status of `bootlab run` for a failure of each kind. When a run has several, the highest wins:
+ * 1 means the product failed and nothing else went wrong, so CI can trust it.
+ */
+export const EXIT_CODE: Record<FailureKind, number> = { product: 1, timeout: 1, scenario: 2, infrastructure: 3, bug: 4 };
 
 /** The device under test did something wrong: panicked, printed an error, answered the wrong thing. */
 export class ProductFailure extends BootlabFailure {
@@ -85,9 +108,54 @@ export class StepTimeout extends BootlabFailure {
   override name = "StepTimeout";
 }
 
-/** Wraps anything thrown into the taxonomy: unknown errors count as infrastructure (a harness bug). */
+/** bootlab's own code broke: an exception it did not mean to throw. Neither the product's fault nor the scenario's. */
+export class BootlabBug extends BootlabFailure {
+  readonly kind = "bug" as const;
+  override name = "BootlabBug";
+}
+
+export const REPORT_BUG = "this is a bug in bootlab, not in the firmware or the scenario: please report it with this report and the run's artifacts folder";
+
+/**
+ * Puts anything thrown into the taxonomy, by whose code threw it (the stack's first frame that is not the
+ * runtime's): the scenario's own code (a readFileSync of a missing file) is a scenario error at its line;
+ * an operating-system error inside bootlab (a socket reset, a full disk) is the host's; anything else
+ * thrown inside bootlab is a bug in bootlab, reported with its stack.
+ */
 export function asFailure(err: unknown): BootlabFailure {
   if (err instanceof BootlabFailure) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new InfrastructureError(`unexpected error: ${message}`, {}, { cause: err });
+  const e = err instanceof Error ? err : undefined;
+  const message = e ? e.message : String(err);
+  const own = firstOwnFrame(e?.stack);
+  if (own && !isBootlabFrame(own) && e?.name === "AssertionError") {
+    // node:assert (or Deno's std assert) in the scenario: its check of what the device did failed.
+    const a = e as Error & { expected?: unknown; actual?: unknown };
+    return new ProductFailure(`assertion failed: ${message.split("\n")[0]}`, {
+      at: describeFrame(own),
+      ...("expected" in a ? { expected: show(a.expected), seen: show(a.actual) } : {}),
+    }, { cause: err });
+  }
+  if (own && !isBootlabFrame(own)) {
+    return new ScenarioError(`the scenario's own code threw ${e?.name ?? "a value"}: ${message}`, { at: describeFrame(own) }, { cause: err });
+  }
+  if (isSystemError(err)) {
+    return new InfrastructureError(`unexpected error: ${message}`, {}, { cause: err });
+  }
+  return new BootlabBug(`${e?.name ?? "thrown"}: ${message}`, { stack: ownFrames(e?.stack), fix: REPORT_BUG }, { cause: err });
+}
+
+function show(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === "string" || (typeof v === "object" && v !== null) ? JSON.stringify(v) : String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}
+
+/** An error the operating system gave (errno-style code, or a syscall named): the host's side. */
+function isSystemError(err: unknown): boolean {
+  const x = err as { code?: unknown; syscall?: unknown } | undefined;
+  return typeof x?.syscall === "string" || (typeof x?.code === "string" && /^E[A-Z0-9]+$/.test(x.code));
 }

@@ -12,10 +12,12 @@ import { linuxBadPatterns } from "../console/bad-patterns.ts";
 import type { FrameEvent } from "../lan/segment.ts";
 import { LabLan, type LanOptions } from "./lan.ts";
 import { Board, type BoardTimeouts } from "./board.ts";
-import { ScenarioError } from "../errors/failures.ts";
+import { type BootlabFailure, ScenarioError } from "../errors/failures.ts";
+import { blameMissingTftpFile } from "./blame.ts";
 import { SnapshotPolicy, type SnapshotRequest as PolicyRequest, type SnapshotLookup } from "../snapshot/policy.ts";
 import { type ImageRef, KeptMedium, MediaStore, type MediumRef } from "../media/store.ts";
 import { flashRole } from "../media/board-flash.ts";
+import { callSite } from "../errors/stack.ts";
 
 export { KeptMedium };
 export type { ImageRef, MediumRef };
@@ -106,6 +108,14 @@ export class Lab {
   #lanNow: LabLan | undefined;
 
   /**
+   * The failure as the lab's own logs see it: a device's "File not found" for a name the lab never
+   * served is the scenario's mistake, not the product's.
+   */
+  reconsider(failure: BootlabFailure): BootlabFailure {
+    return this.#lanNow ? blameMissingTftpFile(failure, this.#lanNow.tftpMisses()) : failure;
+  }
+
+  /**
    * A medium that outlives a boot, made from `image` (which stays untouched): boot a board with it as a
    * disk or a flash chip, power that board off, and boot another (or the same one again) with it.
    */
@@ -121,7 +131,7 @@ export class Lab {
     const name = opts.name ?? target.name;
     const earlier = this.boards.filter((b) => b.name === name);
     if (earlier.some((b) => b.machine.running)) {
-      throw new ScenarioError(`a machine named "${name}" is already running in this lab`, { expected: "one name per running board (power it off to boot it again)" });
+      throw new ScenarioError(`a machine named "${name}" is already running in this lab`, { at: callSite(), expected: "one name per running board (power it off to boot it again)" });
     }
     const snap = typeof opts.snapshot === "string" ? { at: opts.snapshot } : opts.snapshot;
     checkBootOptions(target, opts, !!snap);

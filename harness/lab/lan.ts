@@ -17,6 +17,7 @@ import { generateKeyPair, type SshKeyPair } from "../services/ssh/client.ts";
 import { TftpServer } from "../services/tftp/server.ts";
 import { NbdServer } from "../services/nbd/server.ts";
 import type { TransferConfig } from "../services/tftp/transfer.ts";
+import { type TftpMiss, tftpMisses } from "./blame.ts";
 
 export interface LanOptions {
   /** The subnet in CIDR form (default 192.168.1.0/24). */
@@ -163,6 +164,14 @@ export class LabLan {
     const entry = { host, server, files };
     this.extraTftp.set(name, entry);
     return entry;
+  }
+
+  /** Every read a lab TFTP server refused because it does not have the name, in the order they ended. */
+  tftpMisses(): TftpMiss[] {
+    return [
+      ...tftpMisses(this.server.name, this.tftp?.log ?? []),
+      ...[...this.extraTftp.values()].flatMap((t) => tftpMisses(t.host.name, t.server.log)),
+    ];
   }
 
   /** Adds another host of the lab's own (e.g. a separate TFTP server named by next-server). */

@@ -14,6 +14,8 @@ import { ACK, decodeTcp, encodeTcp, RST, seqAdd, SYN } from "./packets/tcp.ts";
 import { TcpConnection } from "./tcp.ts";
 import type { LanSegment, PortHandle } from "./segment.ts";
 import type { DatagramNetwork, DatagramSocket, Endpoint } from "../net/datagram.ts";
+import { ScenarioError } from "../errors/failures.ts";
+import { callSite } from "../errors/stack.ts";
 
 export interface LabHostConfig {
   name: string;
@@ -166,7 +168,9 @@ export class LabHost implements DatagramNetwork {
 
   /** Accepts TCP connections on `port`; each established connection is handed to `onConnection`. */
   listenTcp(port: number, onConnection: (c: TcpConnection) => void): () => void {
-    if (this.#tcpListeners.has(port)) throw new Error(`${this.name}: TCP port ${port} is in use`);
+    if (this.#tcpListeners.has(port)) {
+      throw new ScenarioError(`${this.name}: TCP port ${port} is in use`, { at: callSite(), expected: "one listener per TCP port of a lab host (close the first, or pick another port)" });
+    }
     this.#tcpListeners.set(port, onConnection);
     return () => this.#tcpListeners.delete(port);
   }
@@ -179,7 +183,7 @@ export class LabHost implements DatagramNetwork {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         c.destroy();
-        reject(new Error(`TCP connect to ${ip}:${port} timed out after ${timeoutMs} ms`));
+        reject(Object.assign(new Error(`TCP connect to ${ip}:${port} timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" }));
       }, timeoutMs);
       const c = this.#newConnection(ip, port, local, (err) => {
         clearTimeout(timer);
@@ -262,7 +266,9 @@ export class LabHost implements DatagramNetwork {
       do p = this.#nextEphemeral = this.#nextEphemeral >= 65535 ? 49152 : this.#nextEphemeral + 1;
       while (this.#udp.has(p));
     }
-    if (this.#udp.has(p)) return Promise.reject(new Error(`${this.name}: UDP port ${p} is in use`));
+    if (this.#udp.has(p)) {
+      return Promise.reject(new ScenarioError(`${this.name}: UDP port ${p} is in use`, { at: callSite(), expected: "one socket per UDP port of a lab host (close the first, or pick another port)" }));
+    }
     const binding: UdpBinding = { handler: () => {} };
     this.#udp.set(p, binding);
     const host = this;

@@ -8,6 +8,8 @@ import { FrameStream, frameForStream } from "./frame-stream.ts";
 import { bytesToMac } from "./packets/ethernet.ts";
 import type { Owner } from "../lifecycle/owner.ts";
 import { FaultEngine } from "./faults.ts";
+import { ScenarioError } from "../errors/failures.ts";
+import { callSite } from "../errors/stack.ts";
 
 export interface FrameEvent {
   /** The port the frame came in on. */
@@ -62,7 +64,7 @@ export class LanSegment {
   }
 
   #checkName(name: string): void {
-    if (this.#ports.has(name)) throw new Error(`${this.name}: a port named "${name}" exists already`);
+    if (this.#ports.has(name)) throw new ScenarioError(`${this.name}: a port named "${name}" exists already`, { at: callSite(), expected: "one name per switch port" });
   }
 
   /** Opens a port for a QEMU NIC: listens on `socketPath` for one stream-netdev connection. */
@@ -127,7 +129,7 @@ export class LanSegment {
   /** Pulls or plugs the cable of a port: frames from and to it are dropped while it is down. */
   setLink(name: string, up: boolean): void {
     const p = this.#ports.get(name);
-    if (!p) throw new Error(`${this.name}: no port "${name}"`);
+    if (!p) throw new ScenarioError(`${this.name}: no port "${name}"`, { at: callSite(), expected: `one of the switch's ports: ${[...this.#ports.keys()].join(", ") || "(none)"}` });
     p.linkUp = up;
   }
 

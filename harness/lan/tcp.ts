@@ -131,7 +131,7 @@ export class TcpConnection extends Duplex {
 
   #onTimeout(): void {
     if (++this.#retries > MAX_RETRIES) {
-      this.#abort(new Error(`TCP ${this.remoteAddress}:${this.remotePort}: no answer after ${MAX_RETRIES} retransmissions`), true);
+      this.#abort(Object.assign(new Error(`TCP ${this.remoteAddress}:${this.remotePort}: no answer after ${MAX_RETRIES} retransmissions`), { code: "ETIMEDOUT" }), true);
       return;
     }
     this.stats.retransmits++;
@@ -366,7 +366,7 @@ export class TcpConnection extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.state === "CLOSED") {
-      cb(new Error("TCP connection is closed"));
+      cb(Object.assign(new Error("TCP connection is closed"), { code: "EPIPE" }));
       return;
     }
     this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : Buffer.from(chunk);

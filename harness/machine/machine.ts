@@ -243,9 +243,14 @@ export class Machine {
 function qemuDied(name: string, target: Target, info: ExitInfo, when: string): InfrastructureError {
   const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
   const d = diagnoseQemuExit(info.stderr, target.qemu.binary);
+  // A signal QEMU did not send itself: it was killed from outside, and its last words are not the cause.
+  const killed = info.signal === "SIGKILL" && !d.fix
+    ? "something outside bootlab killed QEMU: the kernel's OOM killer (see `dmesg`), a CI job's time limit, or a person"
+    : undefined;
+  const fix = d.fix ?? killed;
   return new InfrastructureError(`QEMU for ${name} ${how}${when ? " " + when : ""}: ${d.said || "(it printed nothing)"}`, {
     seen: d.said,
-    ...(d.fix ? { fix: d.fix } : {}),
+    ...(fix ? { fix } : {}),
   });
 }
 

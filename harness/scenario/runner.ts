@@ -6,8 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { asFailure, type BootlabFailure, ScenarioError, StepTimeout } from "../errors/failures.ts";
+import { asFailure, type BootlabFailure, EXIT_CODE, ScenarioError, StepTimeout } from "../errors/failures.ts";
 import { Owner } from "../lifecycle/owner.ts";
+import { userSite } from "../errors/stack.ts";
 import { type ValidScenario, validateScenario } from "./define.ts";
 import { Steps, type StepRecord } from "./steps.ts";
 import { Lab } from "../lab/lab.ts";
@@ -100,6 +101,11 @@ export async function loadScenarios(paths: string[]): Promise<ValidScenario[]> {
   return valid;
 }
 
+/** 0 all passed; else the highest EXIT_CODE of the failures, so a 1 always means only the product failed. */
+export function runExitCode(results: readonly ScenarioResult[]): number {
+  return Math.max(0, ...results.filter((r) => r.status === "failed").map((r) => (r.failure ? EXIT_CODE[r.failure.kind] : 1)));
+}
+
 export function selectTargets(s: ValidScenario, wanted: string[] | "all" | undefined): string[] {
   const mine = s.targets.map((t) => t.name);
   if (!wanted || wanted === "all") return mine;
@@ -172,7 +178,11 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
     clearTimeout(timer);
   }
   if (failure) {
+    failure = lab.reconsider(failure);
+    // A scenario error raised inside bootlab still names the scenario's line that made the call.
+    const at = failure.kind === "scenario" && !failure.context.at ? userSite(failure.stack) : undefined;
     failure = failure.withContext({
+      ...(at ? { at } : {}),
       scenario: s.id,
       target: targetName,
       step: steps.current(),

@@ -1,0 +1,44 @@
+// Second thoughts on a failure with what the lab's own services saw. The device reports what it saw
+// ("TFTP error: 'File not found'"), which blames the product; the lab knows better when the name was
+// never put in its TFTP root: the scenario asked for a file it did not serve.
+
+import { type BootlabFailure, ScenarioError } from "../errors/failures.ts";
+import type { TransferLog } from "../services/tftp/transfer.ts";
+import { userSite } from "../errors/stack.ts";
+
+/** A read a lab TFTP server refused with error 1: the name, who asked, and which lab host served it. */
+export interface TftpMiss {
+  file: string;
+  client: string;
+  server: string;
+}
+
+export function tftpMisses(server: string, log: readonly TransferLog[]): TftpMiss[] {
+  return log
+    .filter((l) => l.kind === "read" && l.error?.code === 1 && l.error.by === "server")
+    .map((l) => ({ file: l.file, client: `${l.client.address}:${l.client.port}`, server }));
+}
+
+// U-Boot: "TFTP error: 'File not found' (1)"; busybox tftp: "tftp: server error: (1) File not found";
+// curl: "TFTP: File Not Found"; tftp-hpa: "Error code 1: File not found".
+const NOT_FOUND = /file not found/i;
+
+/**
+ * A product failure whose words are "File not found", in a run where a lab TFTP server refused a read
+ * of a name it does not have, becomes a scenario error naming that file. Anything else is kept.
+ */
+export function blameMissingTftpFile(f: BootlabFailure, misses: readonly TftpMiss[]): BootlabFailure {
+  if (f.kind !== "product" || misses.length === 0) return f;
+  const words = [f.message, f.context.seen ?? ""].join("\n");
+  if (!NOT_FOUND.test(words)) return f;
+  const names = [...new Set(misses.map((m) => `"${m.file}"`))];
+  const last = misses[misses.length - 1]!;
+  return new ScenarioError(`the lab's TFTP server on ${last.server} has no ${names.join(", ")}: the scenario asked the device to fetch a file it did not serve`, {
+    ...f.context,
+    // The device's failure was raised where the scenario asked for the file: that line is the one to fix.
+    at: f.context.at ?? userSite(f.stack),
+    expected: `${names.join(", ")} in the lab's TFTP files or root`,
+    seen: `${last.client} asked for "${last.file}" and got TFTP error 1; the device said: ${(f.context.seen ?? f.message).split("\n")[0]}`,
+    fix: "put the file in lan.tftpFiles (or the tftpRoot folder), or correct the name the device is told to fetch",
+  }, { cause: f });
+}
