@@ -4,6 +4,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/**
+ * The suite runs under Node, then again under Deno. Under the second runtime a scenario library runs each
+ * scenario on one of its targets, in turn, instead of on every one: every scenario, every harness module
+ * and every target still run end to end under both runtimes, but the same flow is not proven on the same
+ * target twice (README: "Two runtimes").
+ */
+export const secondRuntime = "Deno" in globalThis;
+export const libraryTargets: { oneTargetEach?: boolean } = secondRuntime ? { oneTargetEach: true } : {};
+
 export function tempDir(prefix = "bootlab-test-"): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };

@@ -47,6 +47,12 @@ export interface RunOptions {
   snapshots?: boolean;
   /** How many scenario × target runs go at once (default 1). Results keep the listed order. */
   jobs?: number;
+  /**
+   * Each scenario runs on one of its selected targets, taken in turn (the first scenario with several on
+   * the first, the next on the second, …): a library still runs every scenario and every target, without
+   * proving each scenario on each target again (the second runtime's pass in CI).
+   */
+  oneTargetEach?: boolean;
 }
 
 export interface RunOneOptions {
@@ -125,7 +131,12 @@ export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> 
   }
   const fixtures = opts.fixtures ?? new Fixtures();
   const outDir = resolve(opts.outDir ?? "out");
-  const work = scenarios.flatMap((s) => selectTargets(s, opts.targets).map((t) => ({ s, t })));
+  let turn = 0;
+  const work = scenarios.flatMap((s) => {
+    const all = selectTargets(s, opts.targets);
+    const chosen = opts.oneTargetEach && all.length > 1 ? [all[turn++ % all.length]!] : all;
+    return chosen.map((t) => ({ s, t }));
+  });
   const results: ScenarioResult[] = new Array(work.length);
   let next = 0;
   const worker = async () => {
