@@ -1,8 +1,14 @@
-// Seed 001's router: its flash built from a layout (fixtures/flash/), its identity in the factory
-// partition, and the way its bootloader starts the firmware. Debian's malta U-Boot has no autoboot and
-// cannot save an environment, so the boot command a real board keeps in u-boot-env is typed on the
-// console, as a person at the serial port would. The kernel does not fit malta's 4 MiB chip next to the
-// root (see fixtures/flash/malta-router.json): U-Boot fetches it over TFTP, and the root stays on flash.
+// Seed 001's router: its flash built from the target's layout (fixtures/flash/router-TARGET.json), its
+// identity in the factory partition, and the way its bootloader starts the firmware. The boot command a
+// real board keeps in u-boot-env is typed on the console, as a person at the serial port would (Debian's
+// malta U-Boot cannot save an environment; virt's keeps it on the second chip, the one a programmer
+// clips). On virt-arm64 the kernel is in the flash's "kernel" partition and U-Boot copies it to RAM; it
+// does not fit malta's 4 MiB chip next to the root, so there U-Boot fetches it over TFTP.
+//
+// The programmer (the working board with the bricked board's chip on its clip) is the same flow on both,
+// with the chip wired the way each machine allows: malta has one flash, so the clipped chip is a disk
+// the kernel's block2mtd turns into a second MTD device; virt has a second CFI chip, and physmap-OF joins
+// both into one MTD device that `mtdparts=` splits into "ALL" and "attached".
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +25,7 @@ import { elfToBinary } from "../images/elf.ts";
 import { InfrastructureError, ProductFailure, ScenarioError } from "../errors/failures.ts";
 import { projectRoot } from "../paths.ts";
 import { ubootOf } from "../fixtures/bootloader.ts";
+import { hex } from "../console/uboot.ts";
 import { interruptedBootloaderFlash } from "./board-flash.ts";
 
 /** Who a board is: what its factory partition says. */
@@ -59,20 +66,28 @@ export interface RouterFirmware {
   /** The whole flash: U-Boot, the factory identity, the squashfs root, erased rootfs_data and env. */
   flash: FlashImage;
   identity: BoardIdentity;
-  /** The kernel U-Boot fetches over TFTP (a uImage). */
+  /** The kernel as U-Boot boots it; U-Boot fetches it over TFTP unless the flash has a "kernel" partition. */
   kernel: string;
 }
 
-/** A working router: its flash image and the kernel its U-Boot fetches. */
-export async function routerFirmware(target: Target, fixtures: TargetFixtures, identity: BoardIdentity, out: string, layoutName = "malta-router"): Promise<RouterFirmware> {
-  const built = await fixtures.builtKernel();
-  const flash = await buildFlash(out, readFlashLayout(layoutName), {
+/** The router's kernel as the target's U-Boot boots it: a uImage (bootm) of an ELF, or the raw arm64 Image (booti). */
+async function routerKernel(target: Target, fixtures: TargetFixtures, out: string): Promise<string> {
+  const built = await fixtures.builtKernel({ role: "firmware" });
+  return ubootOf(target).kernel.format === "uImage" ? kernelUImage(target, built.image, built.release, `${out}.kernel.uImage`) : built.image;
+}
+
+/** A working router: its flash image (fixtures/flash/router-TARGET.json) and its kernel. */
+export async function routerFirmware(target: Target, fixtures: TargetFixtures, identity: BoardIdentity, out: string, layoutName = `router-${target.name}`): Promise<RouterFirmware> {
+  const layout = readFlashLayout(layoutName);
+  const kernel = await routerKernel(target, fixtures, out);
+  const flash = await buildFlash(out, layout, {
     bootloader: await fixtures.ubootImage(),
     rootFiles: await routerRoot(fixtures),
     dataFs: "jffs2",
     factory: factoryRecord(identity),
+    ...(layout.partitions.some((p) => p.content === "kernel") ? { kernel } : {}),
   });
-  return { flash, identity, kernel: kernelUImage(target, built.image, built.release, `${out}.kernel.uImage`) };
+  return { flash, identity, kernel };
 }
 
 export function partition(image: FlashImage, name: string) {
@@ -83,17 +98,23 @@ export function partition(image: FlashImage, name: string) {
 
 /**
  * At the U-Boot prompt of a board powered on from its flash: what its environment would hold, typed in —
- * dhcp, the kernel over TFTP (`kernelFile` on the lab's TFTP server), bootargs with the flash layout and
- * the squashfs root — and bootm. Resolves with the firmware's shell.
+ * the kernel from the flash's "kernel" partition, or else dhcp and the kernel over TFTP (`kernelFile` on
+ * the lab's TFTP server); bootargs with the flash layout and the squashfs root — and the boot command.
+ * Resolves with the firmware's shell.
  */
 export async function bootFirmware(board: Board, flash: FlashImage, kernelFile: string): Promise<LinuxShell> {
   const ub = await board.uboot();
-  await ub.setenv("autoload", "no");
-  await ub.expectOk("dhcp");
-  await ub.tftp("kernel", kernelFile);
+  const inFlash = flash.partitions.find((p) => p.name === "kernel");
+  if (inFlash) {
+    const chip = board.target.boardFlash!.chips[0]!;
+    await ub.expectOk(`cp.b ${hex(chip.address + inFlash.offset)} ${ub.addr("kernel")} ${hex(inFlash.size)}`, { step: "U-Boot: copy the kernel from flash" });
+  } else {
+    await ub.setenv("autoload", "no");
+    await ub.expectOk("dhcp");
+    await ub.tftp("kernel", kernelFile);
+  }
   const rootIndex = flash.partitions.findIndex((p) => p.name === "rootfs");
-  await ub.setenv("bootargs", `${flash.mtdparts} root=/dev/mtdblock${rootIndex} rootfstype=squashfs ro`);
-  ub.boot(`bootm ${ub.addr("kernel")}`);
+  await ub.bootLoaded({ consoleDevice: board.target.console.linuxDevice, append: [flash.mtdparts, `root=/dev/mtdblock${rootIndex}`, "rootfstype=squashfs", "ro"] });
   return await board.shell();
 }
 
@@ -109,10 +130,16 @@ export async function attachClippedChip(sh: LinuxShell, o: { disk: string; chipL
   return `/dev/${await mtdDevice(sh, "attached")}`;
 }
 
-/** `mtdparts=` for the programmer: its own chip read-only as one "ALL" partition, the clipped one as "attached". */
-export function programmerMtdparts(ownChip: string, ownBytes: number, chipLabel: string, declaredBytes: number): string {
+/**
+ * `mtdparts=` for the programmer: its own chip read-only as one "ALL" partition, the clipped one as
+ * "attached", declared `declaredBytes` long. `clip`: the clipped chip's own MTD device (block2mtd's
+ * label), or "joined" where the kernel joins both chips into the own chip's device (virt's physmap-OF).
+ */
+export function programmerMtdparts(ownChip: string, ownBytes: number, clip: string | "joined", declaredBytes: number): string {
   const size = (n: number) => (n % 1048576 === 0 ? `${n / 1048576}m` : `${n / 1024}k`);
-  return `mtdparts=${ownChip}:${size(ownBytes)}(ALL)ro;${chipLabel}:${size(declaredBytes)}(attached)`;
+  return clip === "joined"
+    ? `mtdparts=${ownChip}:${size(ownBytes)}(ALL)ro,${size(declaredBytes)}(attached)`
+    : `mtdparts=${ownChip}:${size(ownBytes)}(ALL)ro;${clip}:${size(declaredBytes)}(attached)`;
 }
 
 /** The mtdN of a named MTD partition, from /proc/mtd (as the seed finds "ALL" and "attached"). */
@@ -150,36 +177,53 @@ export async function recoveryBench({ lab, target, fixtures, step }: ScenarioCon
     const own = await routerFirmware(target, fixtures, BRICKED, join(lab.runDir, "bricked-was.img"));
     return interruptedBootloaderFlash(target, own.flash.path, partition(own.flash, "u-boot").size, join(lab.runDir, "bricked.img"));
   });
-  lan.tftpFiles.set("router.uImage", readFileSync(working.kernel));
+  if (!working.flash.partitions.some((p) => p.name === "kernel")) lan.tftpFiles.set("router.uImage", readFileSync(working.kernel));
   lan.http.file("/recovery.img", readFileSync(working.flash.path));
   return { lan, uploads, working, brickedImage, flash: lab.medium("bricked-flash", { path: brickedImage }), chipLabel: "spi0.1" };
 }
 
 /**
  * The working board with the bricked board's flash clipped on: a firmware that knows the second chip (the
- * seed rebuilds OpenWrt with it in the DTS) — the kernel built from Debian's source, mtd-utils in its
- * initramfs, its own flash read-only — on the lab LAN. Resolves with its shell and the clipped chip's mtd.
+ * seed rebuilds OpenWrt with it in the DTS) — the router kernel built from Debian's source, mtd-utils in
+ * its initramfs, its own flash read-only — on the lab LAN. The clipped chip is the board's second flash
+ * chip where it has one (virt), else a disk made an MTD device by block2mtd (malta). "attached" is
+ * declared bigger than the chip, as in the seed, so the kernel truncates it. Resolves with the working
+ * board's shell and the clipped chip's /dev/mtdN.
  */
 export async function startProgrammer({ lab, target, fixtures }: ScenarioContext, bench: RecoveryBench): Promise<{ board: Board; sh: LinuxShell; attached: string }> {
-  const chip = target.boardFlash!.chips[0]!;
+  const [own, second] = target.boardFlash!.chips;
+  const joined = second !== undefined;
   const board = await lab.boot(target, {
     name: "working",
-    kernel: (await fixtures.builtKernel()).image,
+    kernel: (await fixtures.builtKernel({ role: "firmware" })).image,
     initrd: await fixtures.initramfs({ programs: ["/usr/sbin/flashcp", "/usr/sbin/flash_erase"] }),
-    append: [programmerMtdparts(chip.linuxName!, chip.bytes, bench.chipLabel, 16 * 1048576)],
-    flash: [{ path: bench.working.flash.path }],
-    disks: [bench.flash],
+    append: [programmerMtdparts(own!.linuxName!, own!.bytes, joined ? "joined" : bench.chipLabel, declaredAttachedBytes(target))],
+    // Where the machine would run its first chip instead of the lab's kernel (virt), that slot stays empty:
+    // the working board's own firmware plays no part in the recovery.
+    flash: [target.boardFlash!.firstChipRunsFirst ? null : { path: bench.working.flash.path }, ...(joined ? [bench.flash] : [])],
+    ...(joined ? {} : { disks: [bench.flash] }),
   });
   const sh = await board.shell();
-  const attached = await attachClippedChip(sh, { disk: `/dev/${target.disk!.linuxName}`, chipLabel: bench.chipLabel, eraseBlockBytes: chip.eraseBlockBytes });
+  const attached = joined
+    ? `/dev/${await mtdDevice(sh, "attached")}`
+    : await attachClippedChip(sh, { disk: `/dev/${target.disk!.linuxName}`, chipLabel: bench.chipLabel, eraseBlockBytes: own!.eraseBlockBytes });
   await board.networkUp();
   return { board, sh, attached };
 }
 
-/** Backs the whole clipped chip up to the lab (TFTP upload) and checks it against the bricked flash. */
+/** What the programmer's `mtdparts=` declares for "attached": four times the chip (the seed: 16 MiB on a 4 MiB chip). */
+export function declaredAttachedBytes(target: Target): number {
+  const chips = target.boardFlash!.chips;
+  return 4 * chips[chips.length > 1 ? 1 : 0]!.bytes;
+}
+
+/**
+ * Backs the whole clipped chip up to the lab (TFTP upload, straight from the MTD device: a 64 MiB chip
+ * and its image would not both fit in a 256 MiB board's tmpfs) and checks it against the bricked flash.
+ */
 export async function backUpToLab(sh: LinuxShell, attached: string, bench: RecoveryBench, step: ScenarioContext["step"]): Promise<void> {
   await step("back the whole bricked flash up to the lab first (TFTP upload)", async () => {
-    await sh.expectOk(`cat ${attached} > /tmp/backup.bin && tftp -b 1468 -p -l /tmp/backup.bin -r backup.bin ${bench.lan.server.ip}`);
+    await sh.expectOk(`tftp -b 1468 -p -l ${attached} -r backup.bin ${bench.lan.server.ip}`, { timeoutMs: 180_000 });
     const got = sha(readFileSync(join(bench.uploads, "backup.bin")));
     const want = sha(readFileSync(bench.brickedImage));
     if (got !== want) throw new ProductFailure("the backup differs from the bricked flash", { expected: want, seen: got });
@@ -191,17 +235,22 @@ export async function backUpToLab(sh: LinuxShell, attached: string, bench: Recov
  * "image over the LAN"), with the bricked board's own factory block from the backup patched in unless
  * `patchFactory` is false.
  */
-export async function prepareImage(sh: LinuxShell, bench: RecoveryBench, step: ScenarioContext["step"], o: { patchFactory?: boolean; url?: string } = {}): Promise<void> {
+export async function prepareImage(sh: LinuxShell, bench: RecoveryBench, step: ScenarioContext["step"], o: {
+  /** Where the bricked board's bytes are read from: the clipped chip before it is erased, or a backup file. */
+  factoryFrom: string;
+  patchFactory?: boolean;
+  url?: string;
+}): Promise<void> {
   const f = partition(bench.working.flash, "factory");
-  const patch = o.patchFactory === false ? "" : ` && dd if=/tmp/backup.bin of=/tmp/new.bin bs=${f.size} skip=${f.offset / f.size} seek=${f.offset / f.size} count=1 conv=notrunc`;
+  const patch = o.patchFactory === false ? "" : ` && dd if=${o.factoryFrom} of=/tmp/new.bin bs=${f.size} skip=${f.offset / f.size} seek=${f.offset / f.size} count=1 conv=notrunc`;
   await step(o.patchFactory === false ? "clone: the working firmware as it is (no factory patch)" : "clone: the working firmware with the bricked board's own factory block patched in", () =>
-    sh.expectOk(`wget -q -O /tmp/new.bin http://${bench.lan.server.ip}${o.url ?? "/recovery.img"}${patch}`));
+    sh.expectOk(`wget -q -O /tmp/new.bin http://${bench.lan.server.ip}${o.url ?? "/recovery.img"}${patch}`, { timeoutMs: 120_000 }));
 }
 
 /** Erases the clipped chip, writes /tmp/new.bin with flashcp and reads it back (mtd-utils; OpenWrt's `mtd -e attached write`). */
 export function writeAttached(sh: LinuxShell, attached: string, step: ScenarioContext["step"]): Promise<string> {
   return step("erase, write and verify the attached flash (mtd-utils)", () =>
-    sh.expectOk(`flash_erase ${attached} 0 0 && flashcp -v /tmp/new.bin ${attached} && cmp ${attached} /tmp/new.bin && sync`));
+    sh.expectOk(`flash_erase ${attached} 0 0 && flashcp -v /tmp/new.bin ${attached} && cmp ${attached} /tmp/new.bin && sync`, { timeoutMs: 300_000 }));
 }
 
 /** The written chip must be what the programmer had: the working firmware with the given factory block. */

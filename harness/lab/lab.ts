@@ -52,10 +52,10 @@ export interface BootOptions extends BootMedia {
   usb?: ImageRef[];
   /**
    * The board's own flash chips (target.boardFlash), in order: an image (a throw-away copy, padded to the
-   * chip with erased bytes) or a kept medium. With no kernel and no firmware the board powers on from
-   * the first chip, as a real board does.
+   * chip with erased bytes) or a kept medium; null leaves that chip slot empty. With no kernel and no
+   * firmware the board powers on from the first chip, as a real board does.
    */
-  flash?: MediumRef[];
+  flash?: (MediumRef | null)[];
   /** Prepare the machine up to a point once and restore it from there afterwards (see SnapshotRequest). */
   snapshot?: "shell" | "uboot" | SnapshotRequest;
 }
@@ -139,7 +139,7 @@ export class Lab {
     const { board, machine, overlays, lookup } = await this.#steps.run(`power on ${name}`, async () => {
       const disks = opts.disks ?? [];
       // One chip, one board: refused before anything of this board exists.
-      this.#media.claim(name, [...disks, ...(opts.flash ?? [])]);
+      this.#media.claim(name, [...disks, ...chipsOf(opts)]);
       const releases: (() => void)[] = [() => this.#media.release(name)];
       try {
         const artifacts = this.#artifactsFor(name, !!opts.name, earlier.length);
@@ -155,7 +155,7 @@ export class Lab {
           })
           : undefined;
         const hit = lookup?.hit;
-        const bootsFromFlash = !opts.kernel && !opts.firmware && !!opts.flash?.length;
+        const bootsFromFlash = !opts.kernel && !opts.firmware && !!opts.flash?.[0];
         const drives = await this.#drives(name, target, opts, bootsFromFlash, releases, hit);
         const plan: MachinePlan = { media, nics, ...drives };
         writeRepro(artifacts, qemuArgs({ ...plan, target, consoles: [], interactive: true }));
@@ -193,6 +193,7 @@ export class Lab {
     const usb: DriveFile[] = [];
     for (const [i, d] of (opts.usb ?? []).entries()) usb.push(await this.#media.drive(name, `usb${i}`, d));
     const flash = (opts.flash ?? []).map((m, index) => {
+      if (!m) return null;
       const role = flashRole({ flash: target.boardFlash!, index, medium: m, bootsFromFlash, runDir: this.runDir, board: name, target: target.name });
       releases.push(role.release);
       return role.drive;
@@ -244,6 +245,11 @@ export class Lab {
   }
 }
 
+/** The flash media a boot names (empty slots left out). */
+function chipsOf(opts: BootOptions): MediumRef[] {
+  return (opts.flash ?? []).filter((m): m is MediumRef => m !== null);
+}
+
 /** What can be refused before anything starts: combinations the lab cannot honour. */
 function checkBootOptions(target: Target, opts: BootOptions, snapshot: boolean): void {
   if (snapshot && opts.usb?.length) {
@@ -252,17 +258,23 @@ function checkBootOptions(target: Target, opts: BootOptions, snapshot: boolean):
       expected: "plug the sticks in after the snapshot point (board.plugUsb), or drop `snapshot`",
     });
   }
-  if (snapshot && (opts.flash?.length || opts.disks?.some((d) => d instanceof KeptMedium))) {
+  const chips = chipsOf(opts);
+  if (snapshot && (chips.length || opts.disks?.some((d) => d instanceof KeptMedium))) {
     throw new ScenarioError("a board with flash chips or kept media cannot have a snapshot point", {
       expected: "their bytes are not saved with the machine's state: drop `snapshot` for this board",
     });
   }
-  if (opts.flash?.length && !target.boardFlash) {
+  if (chips.length && !target.boardFlash) {
     throw new ScenarioError(`target ${target.name} has no flash of its own`, { expected: `a "boardFlash" object in targets/${target.name}.json` });
   }
-  if (opts.flash?.length && opts.firmware && target.boardFlash) {
+  if (chips.length && opts.firmware && target.boardFlash) {
     throw new ScenarioError("a board is given both firmware (-bios) and flash chips", {
       expected: "one of them: QEMU puts -bios where the first flash chip is",
+    });
+  }
+  if (opts.kernel && opts.flash?.[0] && target.boardFlash?.firstChipRunsFirst) {
+    throw new ScenarioError(`${target.name} runs what is in its first flash chip even when given a kernel`, {
+      expected: `no kernel (power on from the flash), or the first chip slot left empty (flash: [null, …]): ${target.boardFlash.firstChipRunsFirst}`,
     });
   }
   checkCommandLine(target, { kernel: opts.kernel, initrd: opts.initrd, append: opts.append },

@@ -45,8 +45,8 @@ export interface MachinePlan {
   disks?: DriveFile[];
   /** The target's USB controller with sticks plugged in at power-on; undefined: no controller. */
   usb?: DriveFile[];
-  /** The board's own flash chips (target.boardFlash), in pflash unit order: raw files of the chip's size. */
-  flash?: DriveFile[];
+  /** The board's own flash chips (target.boardFlash), in pflash unit order: raw files of the chip's size; null: an empty slot. */
+  flash?: (DriveFile | null)[];
   extraArgs?: string[];
 }
 
@@ -116,7 +116,7 @@ export function qemuArgs(plan: QemuPlan): string[] {
   if (plan.media.initrd) a.push("-initrd", plan.media.initrd);
   if (plan.media.kernel) a.push("-append", kernelCommandLine(t, plan.media));
   // Flash first: with no kernel and no firmware, the CPU starts in pflash unit 0.
-  (plan.flash ?? []).forEach((f, i) => a.push("-drive", `if=pflash,unit=${i},format=${f.format},file=${f.file}`));
+  (plan.flash ?? []).forEach((f, i) => f && a.push("-drive", `if=pflash,unit=${i},format=${f.format},file=${f.file}`));
   a.push(...diskArgs(t, plan.disks ?? []));
   if (plan.usb) a.push(...usbArgs(t, plan.usb));
   a.push(...t.qemu.extraArgs, ...(plan.extraArgs ?? []));

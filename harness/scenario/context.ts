@@ -5,7 +5,7 @@ import type { Target } from "../targets/catalogue.ts";
 import type { Lab } from "../lab/lab.ts";
 import type { Fixtures, InitramfsOptions } from "../fixtures/fixtures.ts";
 import type { BootloaderKernel } from "../fixtures/bootloader.ts";
-import type { BuiltKernel } from "../fixtures/kernel-build.ts";
+import type { BuiltKernel, BuiltKernelRole } from "../fixtures/kernel-build.ts";
 import type { Steps } from "./steps.ts";
 import type { Transcript } from "../console/transcript.ts";
 
@@ -24,8 +24,11 @@ export interface TargetFixtures {
   ubootImage(): Promise<string>;
   /** The kernel as the target's U-Boot boots it: a uImage for bootm, Debian's zImage/Image otherwise. */
   bootloaderKernel(): Promise<BootloaderKernel>;
-  /** The kernel built from Debian's source for this target (kexec.kernel), optionally with a built-in initramfs. */
-  builtKernel(opts?: { embed?: string }): Promise<BuiltKernel>;
+  /**
+   * A kernel built from Debian's source for this target, optionally with a built-in initramfs: the kexec
+   * one (kexec.kernel), or with `role: "firmware"` the one a router firmware on its flash runs.
+   */
+  builtKernel(opts?: { embed?: string; role?: BuiltKernelRole }): Promise<BuiltKernel>;
 }
 
 export interface ScenarioContext {
@@ -47,7 +50,7 @@ export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps)
     uboot: () => steps.run("fetch U-Boot", () => fixtures.uboot(target)),
     ubootImage: () => steps.run("fetch U-Boot", () => fixtures.ubootImage(target)),
     bootloaderKernel: () => steps.run("prepare the kernel for U-Boot", () => fixtures.bootloaderKernel(target)),
-    builtKernel: (opts) => steps.run(opts?.embed ? "link the kernel with its built-in initramfs" : "build the kernel", () => fixtures.builtKernel(target, opts?.embed)),
+    builtKernel: (opts) => steps.run(opts?.embed ? "link the kernel with its built-in initramfs" : "build the kernel", () => fixtures.builtKernel(target, opts?.embed, undefined, opts?.role)),
   };
 }
 

@@ -16,7 +16,7 @@ export interface KernelBuildSpec {
   /** make's ARCH= and CROSS_COMPILE= (a Debian cross compiler's prefix). */
   arch: string;
   crossCompile: string;
-  /** The make target and file that is the bootable image, e.g. vmlinux. */
+  /** The make target that is the bootable image: vmlinux (at the top of the tree), or Image (under arch/ARCH/boot/). */
   image: string;
 }
 
@@ -112,6 +112,16 @@ export interface BoardFlash {
   byteSwap?: { wordBytes: number; firstBytes: number; why: string };
   /** How long a board booting from flash may be silent before it counts as dead (nothing boots). */
   firstOutputSeconds: number;
+  /**
+   * The kernel a router firmware on this flash runs, when the Debian kernel cannot see the flash (no
+   * physmap-OF, no cmdlinepart); without it, the kexec kernel built from source (malta's has both).
+   */
+  firmwareKernel?: KernelBuildSpec;
+  /**
+   * Set (to why) where QEMU runs the first chip even when given a kernel: a board then boots a lab kernel
+   * only with that slot empty.
+   */
+  firstChipRunsFirst?: string;
   why?: string;
 }
 
@@ -177,10 +187,7 @@ export function parseTarget(source: string, raw: unknown): Target {
   u0?.noOtherFields();
   const kx = r.object("kexec", { optional: true });
   const kb = kx?.object("kernel", { optional: true });
-  const kernelBuild = kb
-    ? { source: kb.string("source"), config: kb.string("config"), arch: kb.string("arch"), crossCompile: kb.string("crossCompile"), image: kb.string("image") }
-    : undefined;
-  kb?.noOtherFields();
+  const kernelBuild = kb ? readKernelBuild(kb) : undefined;
   const kexec = kx
     ? { supported: kx.optionalBoolean("supported") ?? true, args: kx.stringArray("args", { optional: true }), why: kx.optionalString("why"), ...(kernelBuild ? { kernel: kernelBuild } : {}) }
     : undefined;
@@ -205,9 +212,14 @@ export function parseTarget(source: string, raw: unknown): Target {
       ? { wordBytes: sw.number("wordBytes", { integer: true, min: 2, max: 8 }), firstBytes: sw.number("firstBytes", { integer: true, min: 4, unit: "bytes" }), why: sw.string("why") }
       : undefined;
     sw?.noOtherFields();
+    const fk = bf.object("firmwareKernel", { optional: true });
+    const firmwareKernel = fk ? readKernelBuild(fk) : undefined;
+    const firstChipRunsFirst = bf.optionalString("firstChipRunsFirst");
     boardFlash = {
       chips,
       ...(byteSwap ? { byteSwap } : {}),
+      ...(firmwareKernel ? { firmwareKernel } : {}),
+      ...(firstChipRunsFirst ? { firstChipRunsFirst } : {}),
       firstOutputSeconds: bf.optionalNumber("firstOutputSeconds", { min: 1, max: 120, unit: "seconds" }) ?? 10,
       why: bf.optionalString("why"),
     };
@@ -304,4 +316,10 @@ export function getTarget(name: string): Target {
     throw new ScenarioError(`unknown target "${name}"`, { expected: `one of: ${[...cat.keys()].join(", ")}` });
   }
   return t;
+}
+
+function readKernelBuild(kb: FieldReader): KernelBuildSpec {
+  const spec = { source: kb.string("source"), config: kb.string("config"), arch: kb.string("arch"), crossCompile: kb.string("crossCompile"), image: kb.string("image") };
+  kb.noOtherFields();
+  return spec;
 }

@@ -6,14 +6,14 @@ import { backUpToLab, BRICKED, bootFirmware, bootRecovered, expectDhcpAck, expec
 // With both routers on one LAN, the lab's switch reports one MAC on two ports.
 export default scenario({
   name: "seed 001: a clone without the factory patch comes up with the donor's MAC, and the lab reports the duplicate",
-  targets: ["malta-mipsel"],
+  targets: ["malta-mipsel", "virt-arm64"],
   timeouts: { bootSeconds: 60, stepSeconds: 60 },
 }, async (ctx) => {
   const { lab, target, step } = ctx;
   const bench = await recoveryBench(ctx);
   const programmer = await startProgrammer(ctx, bench);
   await backUpToLab(programmer.sh, programmer.attached, bench, step);
-  await prepareImage(programmer.sh, bench, step, { patchFactory: false });
+  await prepareImage(programmer.sh, bench, step, { factoryFrom: programmer.attached, patchFactory: false });
   await writeAttached(programmer.sh, programmer.attached, step);
   await programmer.board.powerOff();
   await flashMatches(bench, expectedFlash(bench, { patchFactory: false }), step, "the bricked board's flash is now the donor's, factory block included");

@@ -1,5 +1,5 @@
 import { scenario } from "../../harness/mod.ts";
-import { backUpToLab, BRICKED, bootRecovered, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, writeAttached, startProgrammer } from "../../harness/flows/flash-recovery.ts";
+import { backUpToLab, BRICKED, bootRecovered, declaredAttachedBytes, expectDhcpAck, expectedFlash, flashMatches, prepareImage, recoveryBench, writeAttached, startProgrammer } from "../../harness/flows/flash-recovery.ts";
 import { ProductFailure } from "../../harness/mod.ts";
 
 // Seed 001: a router whose U-Boot update was cut short prints nothing. Its flash is clipped onto a
@@ -9,7 +9,7 @@ import { ProductFailure } from "../../harness/mod.ts";
 // powered on from its own flash again, boots with its own MAC.
 export default scenario({
   name: "seed 001: a bricked board's flash, backed up and recovered by a working board, boots with its own MAC",
-  targets: ["malta-mipsel"],
+  targets: ["malta-mipsel", "virt-arm64"],
   timeouts: { bootSeconds: 60, stepSeconds: 60 },
 }, async (ctx) => {
   const { lab, target, step } = ctx;
@@ -21,20 +21,26 @@ export default scenario({
   const { board, sh, attached } = await startProgrammer(ctx, bench);
   // The seed's kernel read the partition from its DT (ofpart) and mtdpart.c said `partition "attached"
   // extends beyond the end of device … -- size truncated`; 6.1's cmdlinepart truncates first, in its words.
-  await step("the kernel truncates the 16 MiB \"attached\" partition to the 4 MiB chip, as in the seed", async () => {
+  const [own, second] = target.boardFlash!.chips;
+  const clipped = second ?? own!;
+  const mtdId = second ? own!.linuxName! : bench.chipLabel;
+  const mib = (n: number) => `${n / 1048576} MiB`;
+  const proc = (bytes: number, erase: number, name: string) =>
+    new RegExp(`^mtd\\d+: ${bytes.toString(16).padStart(8, "0")} ${erase.toString(16).padStart(8, "0")} "${name}"$`, "m");
+  await step(`the kernel truncates the ${mib(declaredAttachedBytes(target))} "attached" partition to the ${mib(clipped.bytes)} chip, as in the seed`, async () => {
     // sed: the shell driver keeps printk-looking lines out of command output.
     const line = await sh.expectOk(`dmesg | grep 'exceeds flash size' | sed 's/^\\[[^]]*\\] //'`);
     const procMtd = await sh.expectOk("cat /proc/mtd");
     for (const [what, re, seen] of [
-      ["cmdlinepart's truncation", /spi0\.1: partitioning exceeds flash size, truncating/, line],
-      ["the programmer's own chip, 4 MiB", /^mtd\d+: 00400000 00010000 "ALL"$/m, procMtd],
-      ["\"attached\" truncated to the 4 MiB chip", /^mtd\d+: 00400000 00010000 "attached"$/m, procMtd],
+      ["cmdlinepart's truncation", new RegExp(`${mtdId.replace(/\./g, "\\.")}: partitioning exceeds flash size, truncating`), line],
+      [`the programmer's own chip, ${mib(own!.bytes)}`, proc(own!.bytes, Math.max(own!.eraseBlockBytes, clipped.eraseBlockBytes), "ALL"), procMtd],
+      [`"attached" truncated to the ${mib(clipped.bytes)} chip`, proc(clipped.bytes, clipped.eraseBlockBytes, "attached"), procMtd],
     ] as const) {
       if (!re.test(seen)) throw new ProductFailure(`the working board does not show ${what}`, { expected: String(re), seen });
     }
   });
   await backUpToLab(sh, attached, bench, step);
-  await prepareImage(sh, bench, step);
+  await prepareImage(sh, bench, step, { factoryFrom: attached });
   await writeAttached(sh, attached, step);
   await board.powerOff();
   await flashMatches(bench, expectedFlash(bench), step, "the bricked board's flash is the working firmware with its own factory block, byte for byte");

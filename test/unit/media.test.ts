@@ -10,6 +10,10 @@ import { swapWords } from "../../harness/images/byte-swap.ts";
 import { getTarget } from "../../harness/targets/catalogue.ts";
 import { ScenarioError } from "../../harness/errors/failures.ts";
 import { tempDir } from "../helpers.ts";
+import { Lab } from "../../harness/lab/lab.ts";
+import { Owner } from "../../harness/lifecycle/owner.ts";
+import { Steps } from "../../harness/scenario/steps.ts";
+import { declaredAttachedBytes, programmerMtdparts } from "../../harness/flows/flash-recovery.ts";
 
 test("media: a kept medium is a copy of its image, held by one running board at a time, free again when it stops", () => {
   const d = tempDir("bootlab-media-");
@@ -84,6 +88,30 @@ test("media: malta's flash is swapped word by word over its first 0x3e0000 bytes
     swapWords(words, 4, 6);
     assert.deepEqual([...words], [4, 3, 2, 1, 5, 6], "a tail shorter than a word is left alone");
   } finally {
+    d.remove();
+  }
+});
+
+test("media: a board whose machine runs its first chip anyway (virt) is refused a lab kernel with that chip, before anything starts; an empty slot is allowed", async () => {
+  const d = tempDir("bootlab-media-slot-");
+  const owner = new Owner("slot-test");
+  try {
+    const arm = getTarget("virt-arm64");
+    const image = join(d.path, "flash.img");
+    writeFileSync(image, new Uint8Array(4096).fill(0xff));
+    const steps = new Steps();
+    const lab = new Lab({ owner, steps, runDir: d.path, artifacts: d.path, seed: "slot", timeouts: { bootMs: 1000, stepMs: 1000 } });
+    await assert.rejects(lab.boot(arm, { kernel: image, flash: [{ path: image }], lan: false }), (e: unknown) =>
+      e instanceof ScenarioError && e.message === "virt-arm64 runs what is in its first flash chip even when given a kernel" &&
+      /flash: \[null, …\]/.test(e.context.expected ?? ""));
+    assert.deepEqual(steps.records, [], "nothing was started");
+    // The programmer's wiring: its own slot empty, the clipped chip second.
+    assert.equal(programmerMtdparts("0.flash", 64 << 20, "joined", 256 << 20), "mtdparts=0.flash:64m(ALL)ro,256m(attached)");
+    assert.equal(programmerMtdparts("1e000000.flash", 4 << 20, "spi0.1", 16 << 20), "mtdparts=1e000000.flash:4m(ALL)ro;spi0.1:16m(attached)");
+    assert.equal(declaredAttachedBytes(arm), 256 << 20);
+    assert.equal(declaredAttachedBytes(getTarget("malta-mipsel")), 16 << 20);
+  } finally {
+    await owner.close();
     d.remove();
   }
 });
