@@ -1,9 +1,9 @@
-// bench/flash-recovery: seed 001's whole recovery on malta (dead board proved, programmer booted, backup
+// bench/flash-recovery: seed 001's whole recovery on malta or virt-arm64 (dead board proved, programmer booted, backup
 // to the lab, clone, erase + write + verify, the recovered board up with its own MAC) against a cold boot
 // of the same router firmware from its flash, alternating, several runs; medians and the ratio. The
 // recovery's stage timings are printed from its timeline, with the 10 s silence that proves the board
 // dead shown apart (it is a deadline, not work).
-// Usage: npm run bench:flash-recovery [-- RUNS]
+// Usage: npm run bench:flash-recovery [-- RUNS] [--target malta-mipsel|virt-arm64]
 
 import { join } from "node:path";
 import { Fixtures } from "../harness/fixtures/fixtures.ts";
@@ -12,14 +12,16 @@ import { projectRoot } from "../harness/paths.ts";
 import { median, seconds } from "./stats.ts";
 import { tempDir } from "../test/helpers.ts";
 
-const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 3);
+const argv = process.argv.slice(2);
+const runs = Number(argv.find((a) => /^\d+$/.test(a)) ?? 3);
+const target = argv.includes("--target") ? argv[argv.indexOf("--target") + 1]! : "malta-mipsel";
 const dir = tempDir("bootlab-bench-recovery-");
 const fixtures = new Fixtures();
 const [recovery] = await loadScenarios([join(projectRoot, "scenarios/flash-recovery/recover-bricked.ts")]);
 const [cold] = await loadScenarios([join(projectRoot, "bench/scenarios/router-cold-boot.ts")]);
 
 async function once(s: NonNullable<typeof recovery>): Promise<ScenarioResult> {
-  const r = await runOne(s, "malta-mipsel", fixtures, join(dir.path, "out"), { snapshots: false });
+  const r = await runOne(s, target, fixtures, join(dir.path, "out"), { snapshots: false });
   if (r.status !== "passed") throw new Error(r.failure?.report());
   return r;
 }
@@ -42,7 +44,7 @@ try {
       } else b.push(ms(r));
     }
   }
-  console.log(`bench/flash-recovery on malta-mipsel, ${runs} runs each, alternating (medians of the scenarios' top-level steps)`);
+  console.log(`bench/flash-recovery on ${target}, ${runs} runs each, alternating (medians of the scenarios' top-level steps)`);
   console.log(`  cold boot of the router firmware from flash   ${seconds(median(b))}`);
   console.log(`  whole recovery                                ${seconds(median(a))}   (of which the dead-board silence ${seconds(median(quiet))})`);
   console.log(`  ratio recovery / cold boot                    ${(median(a) / median(b)).toFixed(2)}   without the silence ${((median(a) - median(quiet)) / median(b)).toFixed(2)}`);
