@@ -158,8 +158,28 @@ async function cmdFixtures(argv: string[]): Promise<number> {
   return 2;
 }
 
+/** The lines of USAGE about one command (its line and the indented lines that follow it). */
+function usageOf(cmd: string): string | undefined {
+  const lines = USAGE.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]!.startsWith(`  bootlab ${cmd} `) && lines[i] !== `  bootlab ${cmd}`) continue;
+    out.push(lines[i]!);
+    while (i + 1 < lines.length && /^ {4,}\S/.test(lines[i + 1]!) && !lines[i + 1]!.startsWith("  bootlab ")) out.push(lines[++i]!);
+  }
+  return out.length ? out.join("\n") + "\n" : undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  // `bootlab CMD --help` (or -h): that command's usage, before its options are checked.
+  if (cmd && (rest.includes("--help") || rest.includes("-h"))) {
+    const usage = usageOf(cmd);
+    if (usage) {
+      process.stdout.write(usage);
+      return 0;
+    }
+  }
   switch (cmd) {
     case "run": return await cmdRun(rest);
     case "targets": return cmdTargets();
