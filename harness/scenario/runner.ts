@@ -200,6 +200,7 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
       consoleTail: lab.boards[0]?.console.stream.tail(),
     });
   }
+  if (failure) steps.cutShort({ kind: failure.kind, message: failure.message });
   const problems = await owner.close();
   for (const p of problems) log.note(`cleanup problem: ${p}`);
   let status: "passed" | "failed" = failure ? "failed" : "passed";

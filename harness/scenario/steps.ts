@@ -63,11 +63,26 @@ export class Steps {
     }
   }
 
-  /** "power on 0.2 s · boot 3.1 s · …" for the top-level steps. */
+  /**
+   * Ends every step still running as failed with `failure`: what a run's end cuts short (the scenario's
+   * deadline, a failure raised outside the step) did not pass, and the timeline must not say "running".
+   */
+  cutShort(failure: { kind: FailureKind; message: string }): void {
+    const now = performance.now() - this.t0;
+    for (const r of this.records) {
+      if (r.status !== "running") continue;
+      r.status = "failed";
+      r.failure = failure;
+      r.endMs = now;
+      this.#onChange?.(r);
+    }
+  }
+
+  /** "power on 0.2 s · boot 3.1 s · ✘ shell 60.0 s" for the top-level steps, the failed ones marked. */
   summary(): string {
     return this.records
       .filter((r) => r.depth === 0 && r.endMs !== undefined)
-      .map((r) => `${r.name} ${((r.endMs! - r.startMs) / 1000).toFixed(1)} s`)
+      .map((r) => `${r.status === "failed" ? "✘ " : ""}${r.name} ${((r.endMs! - r.startMs) / 1000).toFixed(1)} s`)
       .join(" · ");
   }
 }
