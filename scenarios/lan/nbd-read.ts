@@ -25,6 +25,11 @@ export default scenario({
   await board.networkUp({ ip: "192.168.1.20" });
   await sh.expectOk("modprobe nbd");
   await sh.expectOk("nbd-client 192.168.1.10 10809 /dev/nbd0 -N disk -L 2>&1", { step: "nbd-client attaches /dev/nbd0" });
+  // nbd-client returns once its child has handed the socket to the kernel; the device gets its size when
+  // that child's NBD_DO_IT starts the device, a moment later. A read before that sees an empty device
+  // (CI under load once hashed 0 bytes on malta), so wait for the kernel to show the 16 MiB first.
+  await sh.expectOk(`i=0; while [ "$(cat /sys/block/nbd0/size)" != ${(16 << 20) / 512} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ` +
+    `[ "$(cat /sys/block/nbd0/size)" = ${(16 << 20) / 512} ]`, { step: "the kernel shows /dev/nbd0's 16 MiB" });
   const got = await sh.expectOk("dd if=/dev/nbd0 bs=1M 2>/dev/null | sha256sum", { step: "read the whole device", timeoutMs: 120_000 });
   if (!got.startsWith(sha)) throw new ProductFailure("the NBD device's sha256 differs from the export's", { expected: sha, seen: got });
   await step("a write lands in the overlay, not in the image", async () => {
