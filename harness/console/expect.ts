@@ -83,11 +83,18 @@ export class ExpectStream {
   push(text: string): void {
     if (!text) return;
     this.#buffer += text;
-    const parts = (this.#partial + text).split("\n");
-    this.#partial = parts.pop()!;
-    for (const l of parts) this.#tail.push(l);
+    // Only a chunk with a line feed is split: re-splitting a long unfinished line with every chunk is quadratic.
+    const nl = text.lastIndexOf("\n");
+    if (nl < 0) this.#partial += text;
+    else {
+      for (const l of (this.#partial + text.slice(0, nl)).split("\n")) this.#tail.push(l);
+      this.#partial = text.slice(nl + 1);
+    }
+    // A console that never ends its line (noise, a progress bar drawn with \r) keeps the line's end, as the buffer does.
+    if (this.#partial.length > MAX_BUFFER) this.#partial = this.#partial.slice(-MAX_BUFFER / 2);
     if (this.#tail.length > 200) this.#tail.splice(0, this.#tail.length - 200);
-    this.#scan(false);
+    // Complete lines only come with a line feed; looking for one in the whole buffer per chunk is quadratic too.
+    if (nl >= 0) this.#scan(false);
     this.#tryMatch();
     if (this.#buffer.length > MAX_BUFFER) {
       const cut = this.#buffer.length - MAX_BUFFER / 2;

@@ -86,12 +86,16 @@ export class UBootConsole {
     return this.#steps.run(this.#label + step, async () => {
       const id = `${process.pid % 1000}u${++this.#seq}`;
       this.console.sendLine(`${command}; echo BL-${id}-E$?`);
-      const m = await this.console.expect(new RegExp(`\\n(?:([\\s\\S]*?)\\n)?BL-${id}-E(\\d+)\\n`), {
+      // Only the marker line in the pattern: a lazy "any output" before it made each match quadratic in the
+      // output (seconds per chunk for an `md` dump, with the event loop and the step's deadline stuck).
+      const m = await this.console.expect(new RegExp(`\\nBL-${id}-E(\\d+)\\n`), {
         step, timeoutMs: opts.timeoutMs ?? this.#timeoutMs,
       });
-      const output = m.groups[0] ?? "";
+      // The output is what follows the echo of the typed line.
+      const echoEnd = m.before.indexOf("\n");
+      const output = echoEnd < 0 ? "" : m.before.slice(echoEnd + 1);
       const hit = UBOOT_ERRORS.map((e) => ({ name: e.name, m: e.pattern.exec(output) })).find((e) => e.m);
-      return { status: Number(m.groups[1]), output, ...(hit ? { error: { name: hit.name, line: hit.m![0].trim() } } : {}) };
+      return { status: Number(m.groups[0]), output, ...(hit ? { error: { name: hit.name, line: hit.m![0].trim() } } : {}) };
     });
   }
 

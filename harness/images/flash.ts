@@ -97,7 +97,9 @@ export function parseFlashLayout(source: string, raw: unknown): FlashLayout {
     const p = new FieldReader(source, (raw as { partitions: unknown[] }).partitions[i], `partitions[${i}]`, problems);
     const name = p.string("name", { pattern: /^[A-Za-z0-9_-]+$/, what: "a partition name (letters, digits, _ -)" });
     let size: number | "fit" | "rest" = "fit";
-    const rawSize = (raw as { partitions: Record<string, unknown>[] }).partitions[i]!["sizeKiB"];
+    // An element that is not an object is already a problem of `p`; it has no size to look at.
+    const item = (raw as { partitions: unknown[] }).partitions[i];
+    const rawSize = typeof item === "object" && item !== null ? (item as Record<string, unknown>)["sizeKiB"] : undefined;
     if (rawSize === "fit" || rawSize === "rest") {
       size = p.string("sizeKiB") as "fit" | "rest";
       if (size === "rest" && chipKiB === undefined) p.problem("sizeKiB", `a size in KiB or "fit" ("rest" needs the layout's chipKiB)`, size);

@@ -41,7 +41,11 @@ export class Reassembler {
     }
     if (covered < entry.totalLength) return undefined;
     const whole = new Uint8Array(entry.totalLength);
-    for (const part of entry.parts) whole.set(part.data.subarray(0, Math.max(0, entry.totalLength - part.offset)), part.offset);
+    // A fragment may lie past the end the last fragment set (overlapping sends of one id): it adds nothing,
+    // and set() at an offset past the end throws even for no bytes.
+    for (const part of entry.parts) {
+      if (part.offset < entry.totalLength) whole.set(part.data.subarray(0, entry.totalLength - part.offset), part.offset);
+    }
     this.#pending.delete(key);
     return { ...p, fragmentOffset: 0, moreFragments: false, payload: whole };
   }

@@ -11,6 +11,19 @@ export type QmpMessage =
   | { error: { class: string; desc: string }; id?: string }
   | { event: string; data?: Record<string, unknown>; timestamp: { seconds: number; microseconds: number } };
 
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null;
+
+/** Whether a JSON object has the shape of its kind: QmpClient reads these fields without looking first. */
+function wellFormed(v: Record<string, unknown>): boolean {
+  if ("QMP" in v) {
+    const version = isObject(v.QMP) && isObject(v.QMP.version) ? v.QMP.version.qemu : undefined;
+    return isObject(version) && ["major", "minor", "micro"].every((k) => typeof version[k] === "number");
+  }
+  if ("error" in v) return isObject(v.error) && typeof v.error.class === "string" && typeof v.error.desc === "string";
+  if ("event" in v) return typeof v.event === "string";
+  return "return" in v;
+}
+
 /** Splits a byte stream into QMP messages (one JSON object per line). Malformed lines are reported, not thrown. */
 export class QmpParser {
   #partial = "";
@@ -26,7 +39,7 @@ export class QmpParser {
       if (!line) continue;
       try {
         const v = JSON.parse(line) as unknown;
-        if (typeof v === "object" && v !== null && ("QMP" in v || "return" in v || "error" in v || "event" in v)) {
+        if (isObject(v) && wellFormed(v)) {
           messages.push(v as QmpMessage);
         } else malformed.push(line);
       } catch {

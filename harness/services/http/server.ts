@@ -56,7 +56,14 @@ export class LabHttpServer {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t = performance.now();
-    const path = decodeURIComponent((req.url ?? "/").split("?")[0]!);
+    const raw = (req.url ?? "/").split("?")[0]!;
+    // A guest's "%zz" must be its 400, not a URIError that escapes this un-awaited promise and ends the run.
+    let path: string | undefined;
+    try {
+      path = decodeURIComponent(raw);
+    } catch {
+      path = undefined;
+    }
     let bytes = 0;
     const write = res.write.bind(res);
     res.write = ((chunk: unknown, ...rest: unknown[]) => {
@@ -65,11 +72,12 @@ export class LabHttpServer {
     }) as typeof res.write;
     res.on("finish", () => {
       this.log.push({
-        atMs: Math.round(t - this.#t0), client: req.socket.remoteAddress ?? "?", method: req.method ?? "?", path,
+        atMs: Math.round(t - this.#t0), client: req.socket.remoteAddress ?? "?", method: req.method ?? "?", path: path ?? raw,
         status: res.statusCode, bytes, ms: Math.round(performance.now() - t),
       });
     });
     try {
+      if (path === undefined) return this.#plain(res, 400, `bad %-escape in ${raw}\n`);
       const handler = this.#routes.get(path);
       if (handler) return await handler(req, res);
       for (const s of this.#statics) {
