@@ -20,7 +20,7 @@ const out = tempDir("bootlab-bench-");
 
 /** Bare QEMU: the target's own machine options, serial on stdio; time from spawn to the marker. */
 async function bare(target: Target, kernel: string, initrd: string): Promise<number> {
-  const t = target.qemu;
+  const t = target.machine.qemu;
   const argv = ["-M", t.machine, ...(t.cpu ? ["-cpu", t.cpu] : []), "-m", String(t.memoryMiB), "-nodefaults", "-no-user-config",
     "-display", "none", "-serial", "stdio", "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine(target, {})];
   const t0 = performance.now();

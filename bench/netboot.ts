@@ -39,7 +39,7 @@ async function once(target: string, net: "lab" | "slirp", window = 1): Promise<n
 console.log(`bench/netboot: power-on → U-Boot tftpboot kernel + initramfs → first userspace line; ${runs} runs per side, alternating`);
 for (const t of targets) {
   const variants: [string, "lab" | "slirp", number][] = [["slirp", "slirp", 1], ["lab", "lab", 1]];
-  if (t.uboot?.kernel.format !== "uImage") variants.push(["lab ws16", "lab", 16]);
+  if (t.firmware.uboot?.kernel.format !== "uImage") variants.push(["lab ws16", "lab", 16]);
   const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? variants : [...variants].reverse();

@@ -46,7 +46,7 @@ for (const t of args.includes("--library-only") ? [] : targets) {
   }
   const c = median(cold), w = median(warm);
   console.log(`${t.name.padEnd(13)} cold ${seconds(c)}   restore ${seconds(w)}   ratio ${(w / c).toFixed(3)}` +
-    (restoredAll ? "" : `   (not restored: ${t.snapshots?.why ?? "see run.log"})`));
+    (restoredAll ? "" : `   (not restored: ${t.machine.snapshots?.why ?? "see run.log"})`));
 }
 
 if (!args.includes("--no-library")) {

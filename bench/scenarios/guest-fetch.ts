@@ -19,13 +19,13 @@ export default scenario({
   }
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     lan: slirp ? "slirp" : true,
     slirpTftpRoot: slirp ? env.BENCH_TFTP_ROOT : undefined,
   });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
+  const nic = target.machine.nic.linuxName;
+  await sh.expectOk(`for m in ${target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`);
   const server = slirp ? "10.0.2.2" : "192.168.1.10";
   const http = slirp ? `http://10.0.2.2:${env.BENCH_HTTP_PORT}/blob.bin` : "http://192.168.1.10/blob.bin";
   await sh.expectOk(`tftp -b 1428 -g -r blob.bin -l /tmp/b ${server} && rm /tmp/b`, { step: "tftp 32 MB", timeoutMs: 300_000 });

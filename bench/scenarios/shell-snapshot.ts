@@ -9,7 +9,7 @@ export default scenario({
 }, async ({ lab, target, fixtures }) => {
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     snapshot: { at: "shell", name: "bench-shell" },
   });
   await (await board.shell()).expectOk("true", { step: "shell answers a command" });

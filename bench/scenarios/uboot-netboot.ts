@@ -25,6 +25,6 @@ export default scenario({
   if (!slirp && env.BENCH_WINDOW && env.BENCH_WINDOW !== "1") await ub.setenv("tftpwindowsize", env.BENCH_WINDOW);
   await ub.tftp("kernel", kernel);
   const rd = await ub.tftp("ramdisk", initrd);
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
   await board.expect(/bootlab-init: ready[^\n]*\n/, "first userspace line", { timeoutMs: 120_000 });
 });

@@ -48,7 +48,7 @@ export function ubootConsoleArea(): Area {
     encodeRecords([Uint8Array.of(0), ...chunked(recorded, 97)]),
     encodeRecords([Uint8Array.of(0), ...lines(recorded.slice(0, recorded.indexOf("BL-127u7")) + "\nU-Boot 2023.01+dfsg-2+deb12u3 (Jun 22 2026 - 08:38:07 +0000)\n")]),
   ];
-  const targets = [getTarget("malta-mipsel").uboot!, getTarget("virt-arm64").uboot!];
+  const targets = [getTarget("malta-mipsel").firmware.uboot!, getTarget("virt-arm64").firmware.uboot!];
   // One timeline for every input: each Steps holds an AsyncLocalStorage, and Node keeps every one ever used
   // in a list that every new promise walks — a Steps per input slows each input down more than the last.
   const steps = new Steps();

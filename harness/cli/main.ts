@@ -79,8 +79,8 @@ async function cmdRun(argv: string[]): Promise<number> {
 
 function cmdTargets(): number {
   for (const t of loadCatalogue().values()) {
-    process.stdout.write(`${t.name.padEnd(14)} ${t.qemu.binary} -M ${t.qemu.machine}${t.qemu.cpu ? " -cpu " + t.qemu.cpu : ""} -m ${t.qemu.memoryMiB}  ` +
-      `NIC ${t.nic.device}  console ${t.console.linuxDevice}  kernel ${t.kernel.package} (${t.debianArch})\n    ${t.description}\n`);
+    process.stdout.write(`${t.name.padEnd(14)} ${t.machine.qemu.binary} -M ${t.machine.qemu.machine}${t.machine.qemu.cpu ? " -cpu " + t.machine.qemu.cpu : ""} -m ${t.machine.qemu.memoryMiB}  ` +
+      `NIC ${t.machine.nic.device}  console ${t.machine.console.linuxDevice}  kernel ${t.guest.kernel.package} (${t.guest.debianArch})\n    ${t.description}\n`);
   }
   return 0;
 }
@@ -100,7 +100,7 @@ async function cmdDoctor(argv: string[]): Promise<number> {
   }
   let failed = 0;
   // A QEMU that is not installed cannot be started: its line is the missing tool above.
-  const startable = [...loadCatalogue().values()].filter((t) => !missing.tools.some((m) => m.command === t.qemu.binary));
+  const startable = [...loadCatalogue().values()].filter((t) => !missing.tools.some((m) => m.command === t.machine.qemu.binary));
   if (!a.flags["no-preflight"]) {
     for (const r of await preflightAll(startable)) {
       if (r.ok) process.stdout.write(`✔ ${r.target.padEnd(13)} ${r.detail}, all devices (${(r.ms / 1000).toFixed(2)} s)\n`);

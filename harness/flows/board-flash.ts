@@ -21,8 +21,8 @@ export function seededBytes(seed: string, n: number): Uint8Array {
 }
 
 function chipOf(target: Target) {
-  const chip = target.boardFlash?.chips[0];
-  if (!chip) throw new ScenarioError(`target ${target.name} has no flash of its own`, { expected: `a "boardFlash" object in targets/${target.name}.json` });
+  const chip = target.machine.flash?.chips[0];
+  if (!chip) throw new ScenarioError(`target ${target.name} has no flash of its own`, { expected: `a "machine.flash" object in targets/${target.name}.json` });
   return chip;
 }
 

@@ -106,7 +106,7 @@ export async function bootFirmware(board: Board, flash: FlashImage, kernelFile: 
   const ub = await board.uboot();
   const inFlash = flash.partitions.find((p) => p.name === "kernel");
   if (inFlash) {
-    const chip = board.target.boardFlash!.chips[0]!;
+    const chip = board.target.machine.flash!.chips[0]!;
     await ub.expectOk(`cp.b ${hex(chip.address + inFlash.offset)} ${ub.addr("kernel")} ${hex(inFlash.size)}`, { step: "U-Boot: copy the kernel from flash" });
   } else {
     await ub.setenv("autoload", "no");
@@ -114,7 +114,7 @@ export async function bootFirmware(board: Board, flash: FlashImage, kernelFile: 
     await ub.tftp("kernel", kernelFile);
   }
   const rootIndex = flash.partitions.findIndex((p) => p.name === "rootfs");
-  await ub.bootLoaded({ consoleDevice: board.target.console.linuxDevice, append: [flash.mtdparts, `root=/dev/mtdblock${rootIndex}`, "rootfstype=squashfs", "ro"] });
+  await ub.bootLoaded({ consoleDevice: board.target.machine.console.linuxDevice, append: [flash.mtdparts, `root=/dev/mtdblock${rootIndex}`, "rootfstype=squashfs", "ro"] });
   return await board.shell();
 }
 
@@ -191,7 +191,7 @@ export async function recoveryBench({ lab, target, fixtures, step }: ScenarioCon
  * board's shell and the clipped chip's /dev/mtdN.
  */
 export async function startProgrammer({ lab, target, fixtures }: ScenarioContext, bench: RecoveryBench): Promise<{ board: Board; sh: LinuxShell; attached: string }> {
-  const [own, second] = target.boardFlash!.chips;
+  const [own, second] = target.machine.flash!.chips;
   const joined = second !== undefined;
   const board = await lab.boot(target, {
     name: "working",
@@ -200,20 +200,20 @@ export async function startProgrammer({ lab, target, fixtures }: ScenarioContext
     append: [programmerMtdparts(own!.linuxName!, own!.bytes, joined ? "joined" : bench.chipLabel, declaredAttachedBytes(target))],
     // Where the machine would run its first chip instead of the lab's kernel (virt), that slot stays empty:
     // the working board's own firmware plays no part in the recovery.
-    flash: [target.boardFlash!.firstChipRunsFirst ? null : { path: bench.working.flash.path }, ...(joined ? [bench.flash] : [])],
+    flash: [target.machine.flash!.firstChipRunsFirst ? null : { path: bench.working.flash.path }, ...(joined ? [bench.flash] : [])],
     ...(joined ? {} : { disks: [bench.flash] }),
   });
   const sh = await board.shell();
   const attached = joined
     ? `/dev/${await mtdDevice(sh, "attached")}`
-    : await attachClippedChip(sh, { disk: `/dev/${target.disk!.linuxName}`, chipLabel: bench.chipLabel, eraseBlockBytes: own!.eraseBlockBytes });
+    : await attachClippedChip(sh, { disk: `/dev/${target.machine.disk!.linuxName}`, chipLabel: bench.chipLabel, eraseBlockBytes: own!.eraseBlockBytes });
   await board.networkUp();
   return { board, sh, attached };
 }
 
 /** What the programmer's `mtdparts=` declares for "attached": four times the chip (the seed: 16 MiB on a 4 MiB chip). */
 export function declaredAttachedBytes(target: Target): number {
-  const chips = target.boardFlash!.chips;
+  const chips = target.machine.flash!.chips;
   return 4 * chips[chips.length > 1 ? 1 : 0]!.bytes;
 }
 

@@ -88,32 +88,32 @@ function rootFileSystem(busybox: Uint8Array, banner: string, extra: ImageFile[])
 }
 
 export async function preinitChain(target: Target, fixtures: TargetFixtures, o: PreinitChainOptions): Promise<PreinitChain> {
-  if (!target.kexec?.supported) {
-    throw new ScenarioError(`target ${target.name} cannot kexec: ${target.kexec?.why ?? "no kexec data"}`, { expected: `a "kexec" object in targets/${target.name}.json` });
+  if (!target.flows.kexec?.supported) {
+    throw new ScenarioError(`target ${target.name} cannot kexec: ${target.flows.kexec?.why ?? "no kexec data"}`, { expected: `a "kexec" object in targets/${target.name}.json` });
   }
-  if (!target.flashAsDisk) {
-    throw new ScenarioError(`target ${target.name} has no flashAsDisk data`, { expected: `a "flashAsDisk" object in targets/${target.name}.json (block2mtd or loop)` });
+  if (!target.flows.flashAsDisk) {
+    throw new ScenarioError(`target ${target.name} has no flows.flashAsDisk data`, { expected: `a "flows.flashAsDisk" object in targets/${target.name}.json (block2mtd or loop)` });
   }
-  const built = target.kexec.kernel !== undefined;
+  const built = target.flows.kexec.kernel !== undefined;
   // A kernel built from source has every driver built in; Debian's load them as modules.
   const mods = (list: string[]) => (built ? [] : list);
-  const usb = target.usb?.linuxModules ?? [];
-  const disk = target.disk?.linuxModules ?? [];
+  const usb = target.machine.usb?.linuxModules ?? [];
+  const disk = target.machine.disk?.linuxModules ?? [];
   // ext4 asks for crc32c by name at mount time (no module dependency carries it).
   const fsModules = ["crc32c_generic", "ext4", "vfat", "nls_cp437", "nls_ascii", "overlay", "squashfs", "loop"];
-  const flashModules = mods([...usb, ...target.nic.linuxModules, ...disk, ...fsModules]);
+  const flashModules = mods([...usb, ...target.machine.nic.linuxModules, ...disk, ...fsModules]);
   const conf = [
     `PREINIT_MODULES="${flashModules.join(" ")}"`,
-    `PREINIT_NIC=${target.nic.linuxName}`,
+    `PREINIT_NIC=${target.machine.nic.linuxName}`,
     `PREINIT_HTTP="${o.http ?? ""}"`,
     `PREINIT_USB_WAIT=${o.usbWaitSeconds ?? 3}`,
     `PREINIT_SCRIPT=${o.script ?? "boot.sh"}`,
-    `FLASH_DEV=/dev/${target.disk?.linuxName ?? "vda"}`,
-    `FLASH_ACCESS=${target.flashAsDisk.access}`,
-    `FLASH_DATA_FS=${target.flashAsDisk.dataFs}`,
-    `STAGE2_CMDLINE="${[`console=${target.console.linuxDevice}`, "panic=1", ...target.kernel.cmdline].join(" ")}"`,
+    `FLASH_DEV=/dev/${target.machine.disk?.linuxName ?? "vda"}`,
+    `FLASH_ACCESS=${target.flows.flashAsDisk.access}`,
+    `FLASH_DATA_FS=${target.flows.flashAsDisk.dataFs}`,
+    `STAGE2_CMDLINE="${[`console=${target.machine.console.linuxDevice}`, "panic=1", ...target.guest.kernel.cmdline].join(" ")}"`,
     `STAGE2_INITRD=${built ? "built-in" : "file"}`,
-    `KEXEC_ARGS="${target.kexec.args.join(" ")}"`,
+    `KEXEC_ARGS="${target.flows.kexec.args.join(" ")}"`,
     "",
   ].join("\n");
   const layout = readFlashLayout(o.flashLayout ?? "openwrt-like");
@@ -129,7 +129,7 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
       { path: "etc/flash.erase", data: `${layout.eraseBlockBytes}\n` },
     ],
   });
-  const stage2Modules = mods([...usb, ...target.nic.linuxModules, "crc32c_generic", "ext4", "vfat", "nls_cp437", "nls_ascii", "loop", "nbd"]);
+  const stage2Modules = mods([...usb, ...target.machine.nic.linuxModules, "crc32c_generic", "ext4", "vfat", "nls_cp437", "nls_ascii", "loop", "nbd"]);
   const stage2Path = await fixtures.initramfs({
     init: fixture("stage2-init.sh"),
     modules: stage2Modules,
@@ -147,7 +147,7 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
     flashInitramfs,
     flashRootFiles: rootFileSystem(busybox, "flash root: up (squashfs + rootfs_data)", [{ path: "etc/banner", data: "bootlab flash root\n" }]),
     flashLayout: layout,
-    flashDataFs: target.flashAsDisk.dataFs,
+    flashDataFs: target.flows.flashAsDisk.dataFs,
     kernel: new Uint8Array(readFileSync(kernel)),
     ...(built ? {} : { stage2: new Uint8Array(readFileSync(stage2Path)) }),
     bootScript: fixture("boot-script.sh"),

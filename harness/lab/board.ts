@@ -190,8 +190,8 @@ export class Board {
     if (!lan) throw new ScenarioError("board.networkUp() needs the lab LAN: the board was booted without it");
     if (opts.ip) lan.dhcp.host({ mac: this.mac, ip: opts.ip, file: opts.file });
     const sh = await this.shell();
-    const nic = this.target.nic.linuxName;
-    await sh.expectOk(`for m in ${this.target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`, {
+    const nic = this.target.machine.nic.linuxName;
+    await sh.expectOk(`for m in ${this.target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`, {
       step: "network up (udhcpc)",
     });
     const ip = this.leasedIp();
@@ -233,7 +233,7 @@ export class Board {
    * controller; the board must have been booted with `usb`). Returns the id to pull it with.
    */
   async plugUsb(image: string, opts: { format?: "raw" | "qcow2" } = {}): Promise<string> {
-    const u = this.target.usb;
+    const u = this.target.machine.usb;
     if (!u) throw new ScenarioError(`target ${this.target.name} has no USB controller`);
     const n = this.#hotplugged++;
     const id = `hotstick${n}`;

@@ -41,7 +41,7 @@ export interface BootOptions extends BootMedia {
   lan?: boolean | "slirp";
   slirpTftpRoot?: string;
   /**
-   * Disk images the board sees as block devices (target.disk.device), in order. An image is never
+   * Disk images the board sees as block devices (target.machine.disk.device), in order. An image is never
    * written: each run writes to its own qcow2 overlay. A kept medium (lab.medium) is written in place.
    */
   disks?: MediumRef[];
@@ -51,7 +51,7 @@ export interface BootOptions extends BootMedia {
    */
   usb?: ImageRef[];
   /**
-   * The board's own flash chips (target.boardFlash), in order: an image (a throw-away copy, padded to the
+   * The board's own flash chips (target.machine.flash), in order: an image (a throw-away copy, padded to the
    * chip with erased bytes) or a kept medium; null leaves that chip slot empty. With no kernel and no
    * firmware the board powers on from the first chip, as a real board does.
    */
@@ -168,7 +168,7 @@ export class Lab {
         // The board's media are free (and back in their own byte order) once its machine has stopped.
         void machine.exited.then(() => releases.forEach((r) => r()));
         const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow, {
-          bootsFromFlash: bootsFromFlash ? target.boardFlash!.firstOutputSeconds * 1000 : undefined,
+          bootsFromFlash: bootsFromFlash ? target.machine.flash!.firstOutputSeconds * 1000 : undefined,
           overlay: (role, image) => this.#media.drive(name, role, image),
         });
         this.boards.push(board);
@@ -194,7 +194,7 @@ export class Lab {
     for (const [i, d] of (opts.usb ?? []).entries()) usb.push(await this.#media.drive(name, `usb${i}`, d));
     const flash = (opts.flash ?? []).map((m, index) => {
       if (!m) return null;
-      const role = flashRole({ flash: target.boardFlash!, index, medium: m, bootsFromFlash, runDir: this.runDir, board: name, target: target.name });
+      const role = flashRole({ flash: target.machine.flash!, index, medium: m, bootsFromFlash, runDir: this.runDir, board: name, target: target.name });
       releases.push(role.release);
       return role.drive;
     });
@@ -264,17 +264,17 @@ function checkBootOptions(target: Target, opts: BootOptions, snapshot: boolean):
       expected: "their bytes are not saved with the machine's state: drop `snapshot` for this board",
     });
   }
-  if (chips.length && !target.boardFlash) {
-    throw new ScenarioError(`target ${target.name} has no flash of its own`, { expected: `a "boardFlash" object in targets/${target.name}.json` });
+  if (chips.length && !target.machine.flash) {
+    throw new ScenarioError(`target ${target.name} has no flash of its own`, { expected: `a "machine.flash" object in targets/${target.name}.json` });
   }
-  if (chips.length && opts.firmware && target.boardFlash) {
+  if (chips.length && opts.firmware && target.machine.flash) {
     throw new ScenarioError("a board is given both firmware (-bios) and flash chips", {
       expected: "one of them: QEMU puts -bios where the first flash chip is",
     });
   }
-  if (opts.kernel && opts.flash?.[0] && target.boardFlash?.firstChipRunsFirst) {
+  if (opts.kernel && opts.flash?.[0] && target.machine.flash?.firstChipRunsFirst) {
     throw new ScenarioError(`${target.name} runs what is in its first flash chip even when given a kernel`, {
-      expected: `no kernel (power on from the flash), or the first chip slot left empty (flash: [null, …]): ${target.boardFlash.firstChipRunsFirst}`,
+      expected: `no kernel (power on from the flash), or the first chip slot left empty (flash: [null, …]): ${target.machine.flash.firstChipRunsFirst}`,
     });
   }
   checkCommandLine(target, { kernel: opts.kernel, initrd: opts.initrd, append: opts.append },

@@ -113,7 +113,7 @@ export class Machine {
   }
 
   static async start(o: MachineOptions): Promise<Machine> {
-    const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.console.linuxDevice}.raw`) };
+    const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.machine.console.linuxDevice}.raw`) };
     const qmpSocket = join(o.runDir, `${o.name}-qmp.sock`);
     const extraArgs = [...(o.plan.extraArgs ?? []), ...(o.incoming ? ["-incoming", `exec:cat ${shellQuote([o.incoming])}`] : [])];
     const argv = qemuArgs({ ...o.plan, target: o.target, consoles: [consolePlan], qmpSocket, extraArgs, ...(o.paused ? { paused: true } : {}) });
@@ -156,7 +156,7 @@ export class Machine {
     });
     try {
       const [conSock, qmpSock] = await Promise.race([Promise.all([con.connection, qmpL.connection]), startFailed]);
-      const console = new SerialConsole(consolePlan.id, join(o.artifacts, `console-${o.target.console.linuxDevice}.log`), o.badPatterns, t0);
+      const console = new SerialConsole(consolePlan.id, join(o.artifacts, `console-${o.target.machine.console.linuxDevice}.log`), o.badPatterns, t0);
       o.owner.adopt(`${o.name} console`, () => console.close());
       console.attach(conSock);
       qmpClient = await Promise.race([QmpClient.connect(qmpSock), startFailed]);
@@ -242,7 +242,7 @@ export class Machine {
 /** QEMU's exit as a failure: its own words, and the fix when the cause is known. */
 function qemuDied(name: string, target: Target, info: ExitInfo, when: string): InfrastructureError {
   const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-  const d = diagnoseQemuExit(info.stderr, target.qemu.binary);
+  const d = diagnoseQemuExit(info.stderr, target.machine.qemu.binary);
   // A signal QEMU did not send itself: it was killed from outside, and its last words are not the cause.
   const killed = info.signal === "SIGKILL" && !d.fix
     ? "something outside bootlab killed QEMU: the kernel's OOM killer (see `dmesg`), a CI job's time limit, or a person"

@@ -40,8 +40,8 @@ export async function preflight(target: Target): Promise<PreflightResult> {
         media: {},
         // An unplugged NIC still loads its option ROM: that is what a missing ipxe-qemu breaks.
         nics: [{ id: "n0", mac: macFor(`preflight/${target.name}`) }],
-        disks: target.disk ? [blank("disk.img")] : [],
-        ...(target.usb ? { usb: [blank("stick.img")] } : {}),
+        disks: target.machine.disk ? [blank("disk.img")] : [],
+        ...(target.machine.usb ? { usb: [blank("stick.img")] } : {}),
       },
       paused: true,
     });

@@ -41,11 +41,11 @@ export interface DriveFile {
 export interface MachinePlan {
   media: BootMedia;
   nics: NicPlan[];
-  /** Disks on the target's disk device (target.disk), in order. */
+  /** Disks on the target's disk device (target.machine.disk), in order. */
   disks?: DriveFile[];
   /** The target's USB controller with sticks plugged in at power-on; undefined: no controller. */
   usb?: DriveFile[];
-  /** The board's own flash chips (target.boardFlash), in pflash unit order: raw files of the chip's size; null: an empty slot. */
+  /** The board's own flash chips (target.machine.flash), in pflash unit order: raw files of the chip's size; null: an empty slot. */
   flash?: (DriveFile | null)[];
   extraArgs?: string[];
 }
@@ -62,7 +62,7 @@ export interface QemuPlan extends MachinePlan {
 
 export function kernelCommandLine(target: Target, media: BootMedia): string {
   // panic=1: a panicking guest reboots instead of hanging; the console watcher has already failed the step.
-  return [`console=${target.console.linuxDevice}`, "panic=1", ...target.kernel.cmdline, ...(media.append ?? [])].join(" ");
+  return [`console=${target.machine.console.linuxDevice}`, "panic=1", ...target.guest.kernel.cmdline, ...(media.append ?? [])].join(" ");
 }
 
 /**
@@ -70,7 +70,7 @@ export function kernelCommandLine(target: Target, media: BootMedia): string {
  * "rd_start=… rd_size=…" included) — a scenario error before power-on instead of a silently shortened line.
  */
 export function checkCommandLine(target: Target, media: BootMedia, initrdBytes?: number): void {
-  const limit = target.kernel.commandLineLimit;
+  const limit = target.guest.kernel.commandLineLimit;
   if (!limit || !media.kernel) return;
   const line = kernelCommandLine(target, media);
   const prefix = media.initrd && limit.initrdPrefix ? limit.initrdPrefix.replace("{size}", String(initrdBytes ?? 0)) : "";
@@ -85,11 +85,11 @@ export function checkCommandLine(target: Target, media: BootMedia, initrdBytes?:
 
 export function qemuArgs(plan: QemuPlan): string[] {
   const t = plan.target;
-  const a: string[] = [t.qemu.binary, "-M", t.qemu.machine];
-  if (t.qemu.cpu) a.push("-cpu", t.qemu.cpu);
+  const a: string[] = [t.machine.qemu.binary, "-M", t.machine.qemu.machine];
+  if (t.machine.qemu.cpu) a.push("-cpu", t.machine.qemu.cpu);
   // No -no-reboot: a guest that reboots really reboots, as a board would, and the console watcher
   // reports the second boot banner as an unexpected reset unless the scenario allows it.
-  a.push("-m", String(t.qemu.memoryMiB), "-nodefaults", "-no-user-config", "-display", "none");
+  a.push("-m", String(t.machine.qemu.memoryMiB), "-nodefaults", "-no-user-config", "-display", "none");
   if (plan.paused) a.push("-S");
   if (plan.interactive) {
     a.push("-serial", "mon:stdio");
@@ -109,7 +109,7 @@ export function qemuArgs(plan: QemuPlan): string[] {
     } else {
       a.push("-netdev", `hubport,id=${n.id},hubid=${plan.nics.indexOf(n)}`);
     }
-    a.push("-device", `${t.nic.device},netdev=${n.id},mac=${n.mac}`);
+    a.push("-device", `${t.machine.nic.device},netdev=${n.id},mac=${n.mac}`);
   }
   if (plan.media.firmware) a.push("-bios", plan.media.firmware);
   if (plan.media.kernel) a.push("-kernel", plan.media.kernel);
@@ -119,24 +119,24 @@ export function qemuArgs(plan: QemuPlan): string[] {
   (plan.flash ?? []).forEach((f, i) => f && a.push("-drive", `if=pflash,unit=${i},format=${f.format},file=${f.file}`));
   a.push(...diskArgs(t, plan.disks ?? []));
   if (plan.usb) a.push(...usbArgs(t, plan.usb));
-  a.push(...t.qemu.extraArgs, ...(plan.extraArgs ?? []));
+  a.push(...t.machine.qemu.extraArgs, ...(plan.extraArgs ?? []));
   return a;
 }
 
 /** The board's disks, on its disk device. */
 function diskArgs(target: Target, disks: DriveFile[]): string[] {
-  if (disks.length && !target.disk) {
+  if (disks.length && !target.machine.disk) {
     throw new ScenarioError(`target ${target.name} has no disk device`, { expected: `a "disk" object in targets/${target.name}.json` });
   }
   return disks.flatMap((d, i) => [
     "-drive", `file=${d.file},if=none,id=disk${i},format=${d.format}`,
-    "-device", `${target.disk!.device},drive=disk${i}`,
+    "-device", `${target.machine.disk!.device},drive=disk${i}`,
   ]);
 }
 
 /** The USB controller and the sticks plugged in at power-on. */
 function usbArgs(target: Target, sticks: DriveFile[]): string[] {
-  const u = target.usb;
+  const u = target.machine.usb;
   if (!u) throw new ScenarioError(`target ${target.name} has no USB controller`, { expected: `a "usb" object in targets/${target.name}.json` });
   return [
     "-device", `${u.controller},id=${u.bus.replace(/\.0$/, "")}`,

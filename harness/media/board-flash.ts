@@ -1,7 +1,7 @@
 // A medium in the role of a board's own flash chip. QEMU's pflash wants a file of exactly the chip's size,
 // so an image is padded with erased bytes (0xff) and one larger than the chip is refused. Media hold the
 // bytes the guest reads; on a board whose QEMU stores flash words swapped when it boots from flash
-// (malta little-endian, target.boardFlash.byteSwap) the lab swaps the file for that role and back when
+// (malta little-endian, target.machine.flash.byteSwap) the lab swaps the file for that role and back when
 // the board stops, so a flash written by a programmer board can be put back into its own board.
 // The contract of that role: the guest does not write its own flash inside the swapped region while it
 // boots from it (QEMU writes such sectors to the file in the guest's order, and the swap back would garble

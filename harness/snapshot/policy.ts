@@ -62,15 +62,15 @@ export class SnapshotPolicy {
     const name = o.request.name ?? o.request.at;
     const inputs: FingerprintInputs = {
       point: o.request.at, name, prepare: o.request.prepare?.toString() ?? "", target: o.target,
-      qemuVersion: qemuVersion(o.target.qemu.binary),
+      qemuVersion: qemuVersion(o.target.machine.qemu.binary),
       argv: qemuArgs({ ...(await hashedPlan(o.plan)), target: o.target, consoles: [{ id: "con0", socket: "CONSOLE", logfile: "LOG" }], qmpSocket: "QMP" }),
       lan: o.lan,
     };
     const key = fingerprintKey(inputs);
-    const restorable = o.target.snapshots?.supported !== false;
+    const restorable = o.target.machine.snapshots?.supported !== false;
     const canSave = this.#enabled && restorable;
     if (!this.#enabled) this.#note(`snapshot "${name}": cold boot (snapshots are off)`);
-    else if (!restorable) this.#note(`snapshot "${name}": cold boot: ${o.target.name} cannot be restored (${o.target.snapshots?.why ?? "see its target data"})`);
+    else if (!restorable) this.#note(`snapshot "${name}": cold boot: ${o.target.name} cannot be restored (${o.target.machine.snapshots?.why ?? "see its target data"})`);
     else {
       const hit = this.#cache.get(key);
       if (hit) return { key, name, inputs, hit, canSave };

@@ -53,6 +53,20 @@ export class FieldReader {
     return this.has(key) ? this.string(key, opts) : (this.#get(key), undefined);
   }
 
+  /** Marks an absent optional field as looked at (it is not an unknown field). */
+  ignore(key: string): void {
+    this.#seen.add(key);
+  }
+
+  boolean(key: string): boolean {
+    const v = this.#get(key);
+    if (typeof v !== "boolean") {
+      this.problem(key, "true or false", v);
+      return false;
+    }
+    return v;
+  }
+
   optionalBoolean(key: string): boolean | undefined {
     const v = this.#get(key);
     if (v === undefined) return undefined;

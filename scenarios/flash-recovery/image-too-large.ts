@@ -13,7 +13,7 @@ export default scenario({
 }, async (ctx) => {
   const { lab, target, step } = ctx;
   const bench = await recoveryBench(ctx);
-  const chips = target.boardFlash!.chips;
+  const chips = target.machine.flash!.chips;
   const chip = chips[chips.length - 1]!.bytes;
   const big = new Uint8Array(Math.min(4 * chip, chip + 16 * 1048576)).fill(0xff);
   big.set(readFileSync(bench.working.flash.path));

@@ -21,7 +21,7 @@ export default scenario({
   const { board, sh, attached } = await startProgrammer(ctx, bench);
   // The seed's kernel read the partition from its DT (ofpart) and mtdpart.c said `partition "attached"
   // extends beyond the end of device … -- size truncated`; 6.1's cmdlinepart truncates first, in its words.
-  const [own, second] = target.boardFlash!.chips;
+  const [own, second] = target.machine.flash!.chips;
   const clipped = second ?? own!;
   const mtdId = second ? own!.linuxName! : bench.chipLabel;
   const mib = (n: number) => `${n / 1048576} MiB`;

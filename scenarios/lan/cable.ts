@@ -10,13 +10,13 @@ export default scenario({
   const lan = await lab.lan();
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "nic-shell" },
   });
   const sh = await board.shell();
   await board.networkUp({ ip: "192.168.1.20" });
-  const nic = target.nic.linuxName;
+  const nic = target.machine.nic.linuxName;
   const ping = () => lan.server.ping("192.168.1.20", 1000);
   await step("QMP set_link off: no carrier, no echo; on again: echo", async () => {
     if ((await ping()) === undefined) throw new ProductFailure("no echo before pulling the cable");

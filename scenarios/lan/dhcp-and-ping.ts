@@ -10,14 +10,14 @@ export default scenario({
   const lan = await lab.lan({ subnet: "192.168.1.0/24", server: "192.168.1.10" });
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "nic-shell" },
   });
   lan.dhcp.host({ mac: board.mac, ip: "192.168.1.20", file: "openwrt-initramfs.bin" });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done`);
+  const nic = target.machine.nic.linuxName;
+  await sh.expectOk(`for m in ${target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done`);
   await sh.expectOk(`ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`, { timeoutMs: 30_000 });
   const lease = Object.fromEntries((await sh.expectOk("cat /tmp/udhcpc.lease")).split("\n").map((l) => l.split("=", 2) as [string, string]));
   await step("the lease is the host entry's", async () => {

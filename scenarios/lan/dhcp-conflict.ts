@@ -10,13 +10,13 @@ export default scenario({
   lan.server.impersonate("192.168.1.100"); // the pool's first address
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "nic-shell" },
   });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up`);
+  const nic = target.machine.nic.linuxName;
+  await sh.expectOk(`for m in ${target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up`);
   const out = await sh.expectOk(`udhcpc -i ${nic} -n -q -t 5 -T 1 -a 2>&1`, { timeoutMs: 30_000 });
   await step("declined .100, leased .101", async () => {
     const requests = lan.dhcp.log.filter((e) => e.mac === board.mac).map((e) => e.request);

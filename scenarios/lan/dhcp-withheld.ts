@@ -10,13 +10,13 @@ export default scenario({
   lan.faults.add({ name: "no DHCP offers", match: { dhcpType: "OFFER" }, action: "drop" });
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "nic-shell" },
   });
   const sh = await board.shell();
-  const nic = target.nic.linuxName;
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up`);
+  const nic = target.machine.nic.linuxName;
+  await sh.expectOk(`for m in ${target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up`);
   const r = await sh.run(`udhcpc -i ${nic} -n -q -t 3 -T 1 2>&1`, { timeoutMs: 30_000 });
   await step("udhcpc gave up after three discovers", async () => {
     if (r.status === 0) throw new ProductFailure("udhcpc got a lease although every OFFER was dropped", { seen: r.output });

@@ -17,7 +17,7 @@ export default scenario({
   const disk = lan.nbd.addBytes("disk", image.slice(), { mode: "copy-on-write" });
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: [...target.nic.linuxModules, "nbd"], programs: ["/sbin/nbd-client"] }),
+    initrd: await fixtures.initramfs({ modules: [...target.machine.nic.linuxModules, "nbd"], programs: ["/sbin/nbd-client"] }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "nbd-shell" },
   });

@@ -10,7 +10,7 @@ export default scenario({
   const lan = await lab.lan();
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules, programs: ["/usr/sbin/dropbear"] }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules, programs: ["/usr/sbin/dropbear"] }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "ssh-shell" },
   });
@@ -19,8 +19,8 @@ export default scenario({
   const ssh = await board.ssh();
   await step("exec returns output and status", async () => {
     const a = await ssh.exec("uname -m; echo to-stderr >&2");
-    if (a.status !== 0 || a.stdout.trim() !== target.unameMachine || a.stderr.trim() !== "to-stderr") {
-      throw new ProductFailure("ssh exec gave the wrong answer", { expected: `0, ${target.unameMachine}, to-stderr`, seen: JSON.stringify(a) });
+    if (a.status !== 0 || a.stdout.trim() !== target.guest.unameMachine || a.stderr.trim() !== "to-stderr") {
+      throw new ProductFailure("ssh exec gave the wrong answer", { expected: `0, ${target.guest.unameMachine}, to-stderr`, seen: JSON.stringify(a) });
     }
     const b = await ssh.exec("exit 7");
     if (b.status !== 7) throw new ProductFailure(`ssh exec of "exit 7" gave status ${b.status}`, { expected: "7" });

@@ -23,7 +23,7 @@ export default scenario({
 
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
-    initrd: await fixtures.initramfs({ modules: target.nic.linuxModules }),
+    initrd: await fixtures.initramfs({ modules: target.machine.nic.linuxModules }),
     // Booted once to the shell, restored from there afterwards (where the target allows it).
     snapshot: { at: "shell", name: "nic-shell" },
   });

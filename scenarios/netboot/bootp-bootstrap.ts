@@ -14,7 +14,7 @@ export default scenario({
   targets: "all",
   timeouts: { bootSeconds: 90, stepSeconds: 90 },
 }, async ({ lab, target, fixtures, step, log }) => {
-  const u = target.uboot!;
+  const u = target.firmware.uboot!;
   const lan = await lab.lan();
   const tftp2 = await lan.addTftpHost("bootstrap-tftp", "192.168.1.11");
   const kernel = await fixtures.bootloaderKernel();
@@ -30,7 +30,7 @@ export default scenario({
   // Addresses in the name are offsets into RAM, as on the seed's board (RAM at 0): mapped into the target's RAM here.
   const name = `${target.name}.${(entry - u.addresses.ramStart).toString(16)}.${(entry - u.addresses.ramStart).toString(16)}.bin`;
   tftp2.files.set(name, code);
-  tftp2.files.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs({ modules: target.nic.linuxModules })));
+  tftp2.files.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs({ modules: target.machine.nic.linuxModules })));
 
   const board = await lab.boot(target, { firmware: await fixtures.uboot() });
   // The seed's dhcpd.conf host entry: fixed address, next-server, filename. (Debian's U-Boot is built with
@@ -63,7 +63,7 @@ export default scenario({
   const start = u.addresses.ramStart + parseInt(m[2]!, 16);
   await ub.expectOk(`tftpboot ${hex(load)} \${bootfile}`, { step: `tftpboot the bootstrap file to ${hex(load)}`, timeoutMs: 120_000 });
   const rd = await ub.tftp("ramdisk", "initramfs.cpio.gz");
-  const args = ["console=" + target.console.linuxDevice, "panic=1", ...u.bootargs];
+  const args = ["console=" + target.machine.console.linuxDevice, "panic=1", ...u.bootargs];
   if (u.kernel.format === "uImage") {
     // MIPS: jump straight in; the kernel reads its command line from go's arguments (argv[0] is skipped).
     ub.boot(`go ${hex(start)} bootstrap ${args.join(" ")} rd_start=${ub.addr("ramdisk")} rd_size=${rd}`);
@@ -73,7 +73,7 @@ export default scenario({
   }
   const sh = await board.shell();
   // The lab pings the board at the address BOOTP gave it.
-  await sh.expectOk(`for m in ${target.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set eth0 up && ip addr add 192.168.1.77/24 dev eth0`);
+  await sh.expectOk(`for m in ${target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set eth0 up && ip addr add 192.168.1.77/24 dev eth0`);
   const rtt = await step("the lab pings the board at its BOOTP address", async () => {
     for (let i = 1; i <= 10; i++) {
       const t = await lan.server.ping("192.168.1.77", 1000, i);

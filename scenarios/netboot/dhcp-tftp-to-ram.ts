@@ -10,7 +10,7 @@ export default scenario({
 }, async ({ lab, target, fixtures }) => {
   const lan = await lab.lan();
   lan.tftpFiles.set(`boards/${target.name}.bin`, readFileSync((await fixtures.bootloaderKernel()).path));
-  lan.tftpFiles.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs({ modules: target.nic.linuxModules })));
+  lan.tftpFiles.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs({ modules: target.machine.nic.linuxModules })));
   const board = await lab.boot(target, { firmware: await fixtures.uboot() });
   lan.dhcp.host({ mac: board.mac, ip: "192.168.1.42", file: `boards/${target.name}.bin` });
   const ub = await board.uboot();
@@ -28,7 +28,7 @@ export default scenario({
   }
   await ub.tftp("kernel", "${bootfile}");
   const rd = await ub.tftp("ramdisk", "initramfs.cpio.gz");
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
   const sh = await board.shell();
   // Linux asks again with udhcpc (its own vendor class) and gets the same host entry.
   await board.networkUp();

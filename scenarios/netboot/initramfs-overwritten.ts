@@ -20,7 +20,7 @@ export default scenario({
   const inKernel = 0x80400000;
   const rd = await ub.tftp("ramdisk", "initramfs.cpio.gz", { step: "U-Boot: tftpboot initramfs into the kernel's range" });
   await ub.expectOk(`cp.b ${ub.addr("ramdisk")} 0x${inKernel.toString(16)} 0x${rd.toString(16)}`);
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd, ramdiskAddress: inKernel });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd, ramdiskAddress: inKernel });
   await board.expect(/Initramfs unpacking failed: [^\n]*/, "the kernel finds its initramfs overwritten");
   await board.expect(/Kernel panic - not syncing: VFS: Unable to mount root fs[^\n]*/, "and then has no root", { allow: ["kernel-panic"] });
 });

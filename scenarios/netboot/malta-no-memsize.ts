@@ -15,7 +15,7 @@ export default scenario({
   await ub.setenv("ipaddr", "192.168.1.20");
   await ub.setenv("serverip", lan.server.ip);
   await ub.tftp("kernel", "kernel");
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, targetBootargs: false });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, targetBootargs: false });
   // What Debian's 6.1 kernel prints: the firmware's memory map holds 256 bytes, the kernel is outside it.
   await board.expect(/OF: fdt: Ignoring memory block 0x0 - 0x100/, "the kernel sees 256 bytes of RAM");
   await board.expect(/Kernel sections are not in the memory maps/, "its own image lies outside them");

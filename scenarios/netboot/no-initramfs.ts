@@ -17,6 +17,6 @@ export default scenario({
   await ub.setenv("ipaddr", "192.168.1.20");
   await ub.setenv("serverip", lan.server.ip);
   await ub.tftp("kernel", "openwrt-squashfs-kernel.bin");
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice });
   await board.shell();
 });

@@ -15,7 +15,7 @@ export default scenario({
 }, async ({ lab, target, fixtures, step, log: ctxLog }) => {
   const lan = await lab.lan();
   const kernel = await fixtures.bootloaderKernel();
-  const u = target.uboot!;
+  const u = target.firmware.uboot!;
   lan.tftpFiles.set("kernel", readFileSync(kernel.path));
   lan.tftpFiles.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs()));
   // The kernel as a legacy uImage on every target (bootm checks its CRC), cut short by 64 KB.
@@ -74,7 +74,7 @@ export default scenario({
     ctxLog(`initramfs: ${dropped} DATA frames dropped, ${t.retransmits} retransmits, ${t.durationMs.toFixed(0)} ms`);
     return size;
   });
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
   await board.shell();
   await board.powerOff();
 });

@@ -53,7 +53,7 @@ export default scenario({
   });
   if (crc1 !== crc16) throw new ProductFailure("the kernel loaded at windowsize 16 differs from windowsize 1", { expected: crc1, seen: crc16 });
   const rd = await ub.tftp("ramdisk", "initramfs.cpio.gz");
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
   await board.shell();
   await board.powerOff();
 });

@@ -19,8 +19,8 @@ export default scenario({
   await ub.setenv("serverip", lan.server.ip);
   await ub.tftp("kernel", `${target.name}/kernel`);
   const rd = await ub.tftp("ramdisk", `${target.name}/initramfs.cpio.gz`);
-  await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd });
+  await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
   const sh = await board.shell();
-  await sh.expectOk(`uname -m | grep -x ${target.unameMachine}`);
+  await sh.expectOk(`uname -m | grep -x ${target.guest.unameMachine}`);
   await board.powerOff();
 });

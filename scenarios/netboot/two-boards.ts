@@ -29,7 +29,7 @@ export default scenario({
     if (ip !== `192.168.1.${31 + i}`) throw new ProductFailure(`${b.name} got ${ip}`, { expected: `192.168.1.${31 + i}` });
     await ub.tftp("kernel", "kernel");
     const rd = await ub.tftp("ramdisk", "${bootfile}");
-    await ub.bootLoaded({ consoleDevice: target.console.linuxDevice, ramdiskSize: rd });
+    await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
     const sh = await b.shell();
     const who = (await sh.expectOk("cat /etc/board")).trim();
     if (who !== b.name) throw new ProductFailure(`${b.name} booted ${who}'s initramfs`, { expected: b.name, seen: who });

@@ -12,7 +12,7 @@ export default scenario({
   targets: ["virt-armhf", "virt-arm64"],
   timeouts: { bootSeconds: 120, stepSeconds: 60 },
 }, async ({ lab, target, fixtures }) => {
-  const u = target.uboot!;
+  const u = target.firmware.uboot!;
   const lan = await lab.lan();
   lan.tftpFiles.set("kernel", readFileSync((await fixtures.bootloaderKernel()).path));
   lan.tftpFiles.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs()));
@@ -20,7 +20,7 @@ export default scenario({
     "echo bootlab: netboot script running",
     `tftpboot ${hex(u.addresses.kernel)} kernel`,
     `tftpboot ${hex(u.addresses.ramdisk)} initramfs.cpio.gz`,
-    `setenv bootargs console=${target.console.linuxDevice} panic=1 ${u.bootargs.join(" ")}`,
+    `setenv bootargs console=${target.machine.console.linuxDevice} panic=1 ${u.bootargs.join(" ")}`,
     `${u.kernel.bootCommand} ${hex(u.addresses.kernel)} ${hex(u.addresses.ramdisk)}:\${filesize} \${fdtcontroladdr}`,
     "",
   ].join("\n"), "bootlab netboot"));

@@ -44,7 +44,7 @@ test("media: a flash chip gets the image padded with erased bytes; a larger imag
     const arm = getTarget("virt-arm64");
     const small = join(d.path, "small.img");
     writeFileSync(small, new Uint8Array(1000).fill(7));
-    const role = flashRole({ flash: arm.boardFlash!, index: 0, medium: { path: small }, bootsFromFlash: true, runDir: d.path, board: "b", target: arm.name });
+    const role = flashRole({ flash: arm.machine.flash!, index: 0, medium: { path: small }, bootsFromFlash: true, runDir: d.path, board: "b", target: arm.name });
     const chip = readFileSync(role.drive.file);
     assert.equal(chip.length, 64 * 1048576);
     assert.equal(chip[999], 7);
@@ -53,12 +53,12 @@ test("media: a flash chip gets the image padded with erased bytes; a larger imag
     const malta = getTarget("malta-mipsel");
     const big = join(d.path, "big.img");
     writeFileSync(big, new Uint8Array(4 * 1048576 + 1));
-    assert.throws(() => flashRole({ flash: malta.boardFlash!, index: 0, medium: { path: big }, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name }),
+    assert.throws(() => flashRole({ flash: malta.machine.flash!, index: 0, medium: { path: big }, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name }),
       /big\.img is 4194305 bytes, larger than malta-mipsel's 4194304-byte flash chip "flash"/);
-    assert.throws(() => flashRole({ flash: malta.boardFlash!, index: 1, medium: { path: small }, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name }),
+    assert.throws(() => flashRole({ flash: malta.machine.flash!, index: 1, medium: { path: small }, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name }),
       /flash\[1\] is given, but malta-mipsel has 1 flash chip/);
     const kept = new MediaStore(d.path).keep("odd", { path: small });
-    assert.throws(() => flashRole({ flash: malta.boardFlash!, index: 0, medium: kept, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name }),
+    assert.throws(() => flashRole({ flash: malta.machine.flash!, index: 0, medium: kept, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name }),
       /medium "odd" is 1000 bytes; malta-mipsel's flash chip "flash" is 4194304/);
   } finally {
     d.remove();
@@ -74,7 +74,7 @@ test("media: malta's flash is swapped word by word over its first 0x3e0000 bytes
     const path = join(d.path, "flash.img");
     writeFileSync(path, img);
     const kept = new MediaStore(d.path).keep("flash", { path });
-    const role = flashRole({ flash: malta.boardFlash!, index: 0, medium: kept, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name });
+    const role = flashRole({ flash: malta.machine.flash!, index: 0, medium: kept, bootsFromFlash: true, runDir: d.path, board: "b", target: malta.name });
     const live = readFileSync(role.drive.file);
     assert.deepEqual([...live.subarray(0, 8)], [3, 2, 1, 0, 7, 6, 5, 4]);
     assert.deepEqual([...live.subarray(0x3e0000 - 4, 0x3e0000 + 4)], [0xff, 0xfe, 0xfd, 0xfc, 0, 1, 2, 3], "swapped up to 0x3e0000, as QEMU does, not beyond");
@@ -82,7 +82,7 @@ test("media: malta's flash is swapped word by word over its first 0x3e0000 bytes
     role.release();
     assert.deepEqual(new Uint8Array(readFileSync(kept.path)), img);
     // Booted by -kernel, QEMU does not swap: neither does the lab.
-    const direct = flashRole({ flash: malta.boardFlash!, index: 0, medium: kept, bootsFromFlash: false, runDir: d.path, board: "b", target: malta.name });
+    const direct = flashRole({ flash: malta.machine.flash!, index: 0, medium: kept, bootsFromFlash: false, runDir: d.path, board: "b", target: malta.name });
     assert.deepEqual(new Uint8Array(readFileSync(direct.drive.file)), img);
     const words = new Uint8Array([1, 2, 3, 4, 5, 6]);
     swapWords(words, 4, 6);

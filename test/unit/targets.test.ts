@@ -13,22 +13,22 @@ const malta = () => JSON.parse(readFileSync(join(projectRoot, "targets/malta-mip
 test("targets: the shipped catalogue has the three boards and validates", () => {
   const cat = loadCatalogue();
   assert.deepEqual([...cat.keys()].sort(), ["malta-mipsel", "virt-arm64", "virt-armhf"]);
-  assert.equal(cat.get("virt-arm64")!.unameMachine, "aarch64");
+  assert.equal(cat.get("virt-arm64")!.guest.unameMachine, "aarch64");
 });
 
 test("targets: every problem is reported with the file, the field and what was expected", () => {
   const bad = malta();
-  bad.qemu.memoryMiB = "256";
-  bad.console.linuxDevice = "serial0";
-  delete bad.nic.device;
-  bad.kernal = {};
+  bad.machine.qemu.memoryMiB = "256";
+  bad.machine.console.linuxDevice = "serial0";
+  delete bad.machine.nic.device;
+  bad.guest.kernal = {};
   assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
     assert.ok(e instanceof ScenarioError);
     assert.match(e.message, /^targets\/bad\.json: invalid target/);
-    assert.match(e.message, /field qemu\.memoryMiB: expected a whole number ≥ 16 and ≤ 16384 \(MiB\), got "256"/);
-    assert.match(e.message, /field console\.linuxDevice: expected a tty name like ttyS0, got "serial0"/);
-    assert.match(e.message, /field nic\.device: expected a non-empty string, got nothing \(the field is missing\)/);
-    assert.match(e.message, /field kernal: unknown field \(misspelt\?\)/);
+    assert.match(e.message, /field machine\.qemu\.memoryMiB: expected a whole number ≥ 16 and ≤ 16384 \(MiB\), got "256"/);
+    assert.match(e.message, /field machine\.console\.linuxDevice: expected a tty name like ttyS0, got "serial0"/);
+    assert.match(e.message, /field machine\.nic\.device: expected a non-empty string, got nothing \(the field is missing\)/);
+    assert.match(e.message, /field guest\.kernal: unknown field \(misspelt\?\)/);
     return true;
   });
 });
@@ -62,28 +62,47 @@ test("targets: the command line comes from the data — machine, cpu, memory, NI
   assert.ok(argv.includes("-nodefaults") && !argv.includes("-S"));
 });
 
-test("targets: the U-Boot, USB, kexec (and its kernel build), flash and snapshot fields are checked too, each problem named by its field", () => {
+test("targets: the U-Boot, USB, kexec (and its kernel build), flash-as-disk, board flash and snapshot fields are checked too, each problem named by its field", () => {
   const bad = malta();
-  bad.uboot.kernel.format = "vmlinux";
-  bad.uboot.addresses.kernel = "82000000";
-  bad.usb.linuxModules = "ehci_pci";
-  bad.kexec.supported = "no";
-  bad.snapshots.colour = "red";
-  delete bad.kexec.kernel.crossCompile;
-  bad.flashAsDisk.access = "nand";
-  bad.kernel.commandLineLimit.bytes = "255";
-  bad.flashAsDisk.dataFs = 4;
+  bad.firmware.uboot.kernel.format = "vmlinux";
+  bad.firmware.uboot.addresses.kernel = "82000000";
+  bad.machine.usb.linuxModules = "ehci_pci";
+  bad.flows.kexec.supported = "no";
+  bad.machine.snapshots.colour = "red";
+  delete bad.flows.kexec.kernel.crossCompile;
+  bad.flows.flashAsDisk.access = "nand";
+  bad.guest.kernel.commandLineLimit.bytes = "255";
+  bad.flows.flashAsDisk.dataFs = 4;
+  bad.machine.flash.chips[0].address = 0x1e000000;
+  bad.machine.flash.firstOutputSeconds = 0;
   assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
     assert.ok(e instanceof ScenarioError);
-    assert.match(e.message, /field uboot\.kernel\.format: expected one of "uImage", "zImage", "Image", got "vmlinux"/);
-    assert.match(e.message, /field uboot\.addresses\.kernel: expected a hex address like "0x82000000", got "82000000"/);
-    assert.match(e.message, /field usb\.linuxModules: expected an array of non-empty strings/);
-    assert.match(e.message, /field kexec\.supported: expected true or false, got "no"/);
-    assert.match(e.message, /field snapshots\.colour: unknown field/);
-    assert.match(e.message, /field kexec\.kernel\.crossCompile: expected/);
-    assert.match(e.message, /field flashAsDisk\.access: expected block2mtd or loop, got "nand"/);
-    assert.match(e.message, /field kernel\.commandLineLimit\.bytes: expected/);
-    assert.match(e.message, /field flashAsDisk\.dataFs: expected/);
+    assert.match(e.message, /field firmware\.uboot\.kernel\.format: expected one of "uImage", "zImage", "Image", got "vmlinux"/);
+    assert.match(e.message, /field firmware\.uboot\.addresses\.kernel: expected a hex address like "0x82000000", got "82000000"/);
+    assert.match(e.message, /field machine\.usb\.linuxModules: expected an array of non-empty strings/);
+    assert.match(e.message, /field flows\.kexec\.supported: expected true or false, got "no"/);
+    assert.match(e.message, /field machine\.snapshots\.colour: unknown field/);
+    assert.match(e.message, /field flows\.kexec\.kernel\.crossCompile: expected/);
+    assert.match(e.message, /field flows\.flashAsDisk\.access: expected one of "block2mtd", "loop", got "nand"/);
+    assert.match(e.message, /field guest\.kernel\.commandLineLimit\.bytes: expected/);
+    assert.match(e.message, /field flows\.flashAsDisk\.dataFs: expected/);
+    assert.match(e.message, /field machine\.flash\.chips\[0\]\.address: expected a hex address like "0x82000000", got 503316480/);
+    assert.match(e.message, /field machine\.flash\.firstOutputSeconds: expected a number ≥ 1 and ≤ 120 \(seconds\), got 0/);
     return true;
   });
+});
+
+test("targets: optional groups and defaults — absent optional fields are left out, defaults filled in, the grouped shape is what the file says", () => {
+  const raw = malta();
+  delete raw.machine.usb;
+  delete raw.machine.flash.firstOutputSeconds;
+  delete raw.firmware.uboot.autoboot;
+  delete raw.flows.kexec.supported;
+  const t = parseTarget("targets/malta-mipsel.json", raw);
+  assert.equal("usb" in t.machine, false, "an absent optional object is not a key holding undefined");
+  assert.equal(t.machine.flash!.firstOutputSeconds, 10);
+  assert.equal(t.firmware.uboot!.autoboot, false);
+  assert.equal(t.flows.kexec!.supported, true);
+  assert.equal(t.machine.flash!.chips[0]!.address, 0xbe000000, "hex strings are read as numbers");
+  assert.deepEqual(Object.keys(t), ["name", "description", "machine", "guest", "firmware", "flows"]);
 });

@@ -9,9 +9,9 @@ export default scenario({
   targets: ["malta-mipsel"],
 }, async ({ lab, target, fixtures }) => {
   const initrd = await fixtures.initramfs();
-  const limit = target.kernel.commandLineLimit!;
+  const limit = target.guest.kernel.commandLineLimit!;
   const prefix = limit.initrdPrefix!.replace("{size}", String(statSync(initrd).size));
-  const base = `console=${target.console.linuxDevice} panic=1 ${target.kernel.cmdline.map((w) => w + " ").join("")}`;
+  const base = `console=${target.machine.console.linuxDevice} panic=1 ${target.guest.kernel.cmdline.map((w) => w + " ").join("")}`;
   const pad = (extra: number) => `bootlab.pad=${"x".repeat(limit.bytes - prefix.length - base.length - "bootlab.pad=".length - " bootlab.end=1".length + extra)} bootlab.end=1`;
   let refused = "";
   try {

@@ -10,7 +10,7 @@ export default scenario({
   targets: ["virt-arm64", "virt-armhf", "malta-mipsel"],
   timeouts: { bootSeconds: 90, stepSeconds: 60 },
 }, async ({ lab, target, fixtures, step, log }) => {
-  const modules = [...target.nic.linuxModules, ...target.disk!.linuxModules];
+  const modules = [...target.machine.nic.linuxModules, ...target.machine.disk!.linuxModules];
   const extra = env.BOOTLAB_TEST_VARIANT ? [{ path: "etc/variant", data: env.BOOTLAB_TEST_VARIANT }] : [];
   const board = await lab.boot(target, {
     kernel: await fixtures.kernel(),
@@ -20,7 +20,7 @@ export default scenario({
       at: "shell", name: "test-disk-lan",
       prepare: async (b) => {
         const sh = await b.shell();
-        await sh.expectOk(`for m in ${target.disk!.linuxModules.join(" ")}; do modprobe $m; done; sleep 1; ls /dev/vda`);
+        await sh.expectOk(`for m in ${target.machine.disk!.linuxModules.join(" ")}; do modprobe $m; done; sleep 1; ls /dev/vda`);
         await sh.expectOk("printf 'prepared' | dd of=/dev/vda bs=1 seek=0 conv=notrunc 2>/dev/null && sync");
         await b.networkUp();
       },
