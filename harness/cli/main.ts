@@ -16,11 +16,13 @@ import { defaultMaxBytes, SnapshotCache } from "../snapshot/cache.ts";
 import { SERVE_DHCP_USAGE, serveDhcpCommand } from "../services/dhcp/serve.ts";
 import { aptInstallLine, hostRequirements, missingRequirements } from "../host/requirements.ts";
 import { preflightAll } from "../machine/preflight.ts";
+import { cmdFlash, FLASH_USAGE } from "./flash.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
   bootlab run <files or folders> [--target NAME[,NAME]|all] [--out DIR] [--junit FILE] [--tap FILE]
                                   [--jobs N] [--no-snapshots]
+${FLASH_USAGE.trimEnd()}
   bootlab cache [list|prune|clear]  the snapshot cache (machines saved at named points)
   bootlab targets                 the machine catalogue
   bootlab doctor [--packages] [--no-preflight]
@@ -186,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
     case "doctor": return await cmdDoctor(rest);
     case "fixtures": return await cmdFixtures(rest);
     case "cache": return cmdCache(rest);
+    case "flash": return await cmdFlash(rest, printResult);
     case "serve":
       if (rest[0] === "tftp") return await serveTftp(rest.slice(1));
       if (rest[0] === "dhcp") return await serveDhcpCommand(rest.slice(1));

@@ -254,3 +254,58 @@ function copyInto(fd: number, file: string, at: number, p: GptPartitionSpec): vo
     closeSync(src);
   }
 }
+
+/** A partition as read back from a disk's GPT. */
+export interface GptEntryRead {
+  number: number;
+  name: string;
+  startLba: number;
+  endLba: number;
+  typeGuid: string;
+  bootable: boolean;
+}
+
+const GUID_FROM = (b: Uint8Array): string => {
+  const h = (x: Uint8Array) => [...x].map((n) => n.toString(16).padStart(2, "0")).join("");
+  const r = (x: Uint8Array) => h(Uint8Array.from(x).reverse());
+  return `${r(b.subarray(0, 4))}-${r(b.subarray(4, 6))}-${r(b.subarray(6, 8))}-${h(b.subarray(8, 10))}-${h(b.subarray(10, 16))}`.toUpperCase();
+};
+
+/**
+ * The primary GPT of a disk, checked as firmware checks it (signature, header and entry-array CRCs), or
+ * why it is not there. `read(offset, length)` gives the disk's bytes (zeros past its end).
+ */
+export function readGpt(read: (offset: number, length: number) => Uint8Array): GptEntryRead[] | string {
+  const h = read(SECTOR, SECTOR);
+  if (new TextDecoder().decode(h.subarray(0, 8)) !== "EFI PART") return "no GPT (no \"EFI PART\" signature at LBA 1)";
+  const v = new DataView(h.buffer, h.byteOffset, h.byteLength);
+  const size = v.getUint32(12, true);
+  if (size < 92 || size > SECTOR) return `GPT header size ${size}, expected 92..${SECTOR}`;
+  const copy = Uint8Array.from(h.subarray(0, size));
+  new DataView(copy.buffer).setUint32(16, 0, true);
+  if (crc32(copy) !== v.getUint32(16, true)) return "GPT header CRC does not match";
+  const entriesLba = Number(v.getBigUint64(72, true));
+  const count = v.getUint32(80, true);
+  const entrySize = v.getUint32(84, true);
+  if (entrySize < 128 || count > 1024) return `GPT entry array of ${count} × ${entrySize} bytes, expected at most 1024 entries of 128 bytes or more`;
+  const entries = read(entriesLba * SECTOR, count * entrySize);
+  if (crc32(entries) !== v.getUint32(88, true)) return "GPT entry array CRC does not match";
+  const out: GptEntryRead[] = [];
+  for (let i = 0; i < count; i++) {
+    const e = entries.subarray(i * entrySize, (i + 1) * entrySize);
+    if (e.subarray(0, 16).every((b) => b === 0)) continue;
+    const ev = new DataView(e.buffer, e.byteOffset, e.byteLength);
+    let name = "";
+    for (let c = 0; c < NAME_UNITS; c++) {
+      const u = ev.getUint16(56 + 2 * c, true);
+      if (u === 0) break;
+      name += String.fromCharCode(u);
+    }
+    out.push({
+      number: i + 1, name, typeGuid: GUID_FROM(e.subarray(0, 16)),
+      startLba: Number(ev.getBigUint64(32, true)), endLba: Number(ev.getBigUint64(40, true)),
+      bootable: (ev.getBigUint64(48, true) & LEGACY_BIOS_BOOTABLE) !== 0n,
+    });
+  }
+  return out;
+}

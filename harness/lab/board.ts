@@ -39,16 +39,19 @@ export class Board {
   restoredFrom: { point: string; key: string; name: string } | undefined;
   #hotplugged = 0;
 
-  /** Set when the board powers on from its own flash: how long it may stay silent before it is dead. */
-  readonly #deadAfterMs: number | undefined;
+  /**
+   * Set when the board powers on from its own media (its flash, or its boot ROM's choice): how long it may
+   * stay silent before it is dead, and what that silence means.
+   */
+  readonly #silentIfDead: { ms: number; what: string } | undefined;
   /** Makes the per-run overlay a hot-plugged stick writes to (the lab's media owner). */
   readonly #overlay: ((role: string, image: ImageRef) => Promise<DriveFile>) | undefined;
 
   constructor(
     name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined,
-    o: { bootsFromFlash?: number; overlay?: (role: string, image: ImageRef) => Promise<DriveFile> } = {},
+    o: { silentIfDead?: { ms: number; what: string }; overlay?: (role: string, image: ImageRef) => Promise<DriveFile> } = {},
   ) {
-    this.#deadAfterMs = o.bootsFromFlash;
+    this.#silentIfDead = o.silentIfDead;
     this.#overlay = o.overlay;
     this.#lan = lan;
     this.name = name;
@@ -114,7 +117,7 @@ export class Board {
       this.#uboot = ub;
       return ub;
     }
-    if (this.#deadAfterMs !== undefined) await this.firstOutput();
+    if (this.#silentIfDead !== undefined) await this.firstOutput();
     await ub.takeOver(this.#timeouts.bootMs);
     // -f: this U-Boot treats ethaddr as write-once ("Can't overwrite").
     if (ub.uboot.fixedMac) await ub.expectOk(`setenv -f ethaddr ${this.mac}`, { step: "U-Boot: set ethaddr to the board's MAC" });
@@ -130,14 +133,14 @@ export class Board {
    * Waits for the first console output after power-on. A board whose flash holds no working bootloader
    * prints nothing at all: that is a product failure that says so, not a step timeout.
    */
-  async firstOutput(timeoutMs = this.#deadAfterMs ?? this.#timeouts.bootMs): Promise<void> {
+  async firstOutput(timeoutMs = this.#silentIfDead?.ms ?? this.#timeouts.bootMs): Promise<void> {
     await this.#steps.run(this.#label("first console output after power-on"), async () => {
       try {
         // Zero-length: the bootloader's banner stays in the buffer for whoever waits for it next.
         await this.console.expect(/(?=[\s\S])/, { step: "first console output", timeoutMs });
       } catch (e) {
         if (!(e instanceof StepTimeout)) throw e;
-        throw new ProductFailure(`no output from ${this.name} within ${timeoutMs / 1000} s of power-on: nothing boots from its flash`, {
+        throw new ProductFailure(`no output from ${this.name} within ${timeoutMs / 1000} s of power-on: ${this.#silentIfDead?.what ?? "nothing boots"}`, {
           expected: "the bootloader's first line on the console",
           seen: "silence",
         });
@@ -149,7 +152,7 @@ export class Board {
    * Asserts that the board is dead: not one byte on its console for `timeoutMs` after power-on (a
    * bricked flash). Any output fails the step, quoting it.
    */
-  async expectDead(timeoutMs = this.#deadAfterMs ?? 10_000): Promise<void> {
+  async expectDead(timeoutMs = this.#silentIfDead?.ms ?? 10_000): Promise<void> {
     await this.#steps.run(this.#label(`stays silent for ${timeoutMs / 1000} s (nothing boots)`), async () => {
       let seen: string | undefined;
       try {
@@ -159,9 +162,36 @@ export class Board {
         if (!(e instanceof StepTimeout)) throw e;
       }
       if (seen !== undefined) {
-        throw new ProductFailure(`${this.name} printed output, but its flash should boot nothing`, { expected: "silence", seen: seen.trim() });
+        throw new ProductFailure(`${this.name} printed output, but it should boot nothing`, { expected: "silence", seen: seen.trim() });
       }
     });
+  }
+
+  /**
+   * After the bootloader's "Starting kernel ...": the kernel must say something on this console within
+   * `timeoutMs`. Silence there is the classic wrong console= (or a kernel for another board), reported as
+   * such rather than as a boot that timed out — also when the silent kernel panics and the board resets
+   * (panic=1), which shows as the bootloader's banner being the next thing on the console.
+   */
+  async kernelSpeaks(timeoutMs: number): Promise<void> {
+    await this.expect(/Starting kernel[^\n]*\n/, this.#label("the bootloader starts the kernel"), { timeoutMs: this.#timeouts.bootMs });
+    const t0 = performance.now();
+    const expected = `the kernel's first lines on ${this.target.machine.console.linuxDevice} (check console= in the boot configuration)`;
+    await this.#steps.run(this.#label("the kernel's first console output"), () => this.allowing(["bootloader-reset"], async () => {
+      let line: string;
+      try {
+        line = (await this.console.expect(/[^\n]*\S[^\n]*\n/, { step: "the kernel's first console output", timeoutMs })).text.trim();
+      } catch (e) {
+        if (!(e instanceof StepTimeout)) throw e;
+        throw new ProductFailure(`no console output for ${timeoutMs / 1000} s after 'Starting kernel ...'`, { expected, seen: "\"Starting kernel ...\", then silence" });
+      }
+      if (/^U-Boot \d{4}\.\d{2}/.test(line)) {
+        const s = ((performance.now() - t0) / 1000).toFixed(1);
+        throw new ProductFailure(`no console output after 'Starting kernel ...': the board reset ${s} s later without a word from the kernel`, {
+          expected, seen: `"Starting kernel ...", silence, then "${line}"`,
+        });
+      }
+    }));
   }
 
   /** Cuts the power: QEMU is killed at once, whatever the guest is doing (a write half done stays half done). */

@@ -1,8 +1,8 @@
 // The lab of one scenario run on one target: the machines it powers on, the media they hold and the LAN
 // they share. It owns all of them, so whatever happens in the scenario, closing the lab stops everything.
 
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { Owner } from "../lifecycle/owner.ts";
 import type { Steps } from "../scenario/steps.ts";
 import type { Target } from "../targets/catalogue.ts";
@@ -18,6 +18,7 @@ import { SnapshotPolicy, type SnapshotRequest as PolicyRequest, type SnapshotLoo
 import { type ImageRef, KeptMedium, MediaStore, type MediumRef } from "../media/store.ts";
 import { flashRole } from "../media/board-flash.ts";
 import { callSite } from "../errors/stack.ts";
+import { type BootSwitch, romBootFromDisk, romBootFromDownload } from "../machine/boot-rom.ts";
 
 export { KeptMedium };
 export type { ImageRef, MediumRef };
@@ -58,6 +59,15 @@ export interface BootOptions extends BootMedia {
   flash?: (MediumRef | null)[];
   /** Prepare the machine up to a point once and restore it from there afterwards (see SnapshotRequest). */
   snapshot?: "shell" | "uboot" | SnapshotRequest;
+  /**
+   * Power on through the board's boot ROM (target.machine.bootRom) with its boot switch set: "sd" runs the
+   * first stage the ROM finds on the first disk (GPT partition fsbl1, else fsbl2), "usb" the one in
+   * `download` (an STM32 image, as a programmer sends it). When nothing passes the ROM's check the board
+   * stays silent, as a real one does; `board.uboot()` then fails as a product failure saying so.
+   */
+  bootSwitch?: BootSwitch;
+  /** The first stage the programmer sends over the ROM's USB download path (with `bootSwitch: "usb"`). */
+  download?: string;
 }
 
 export class Lab {
@@ -123,6 +133,11 @@ export class Lab {
     return this.#media.keep(name, image);
   }
 
+  /** A medium that outlives a boot and starts blank: `bytes` of zeros (storage as it comes from its maker). */
+  blankMedium(name: string, bytes: number): KeptMedium {
+    return this.#media.blank(name, bytes);
+  }
+
   /**
    * Powers on a machine of `target` with the given boot media — or, with `snapshot`, restores it at that
    * point if an identical machine was prepared before (and prepares and saves it otherwise).
@@ -146,7 +161,8 @@ export class Lab {
         // A snapshot's guest keeps the MAC it was saved with, whichever scenario restores it.
         const mac = macFor(snap ? `snapshot/${snap.name ?? snap.at}/${name}` : `${this.#seed}/${name}`);
         const { nics, lan } = await this.#nics(name, mac, opts);
-        const media: BootMedia = { firmware: opts.firmware, kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
+        const rom = opts.bootSwitch ? this.#bootRom(name, target, opts) : undefined;
+        const media: BootMedia = { firmware: rom?.firmware ?? opts.firmware, kernel: opts.kernel, initrd: opts.initrd, append: opts.append };
         const lookup = snap
           ? await this.#policy.lookup({
             target, request: snap,
@@ -163,12 +179,15 @@ export class Lab {
           name, target, plan, artifacts, runDir: this.runDir, owner: this.#owner, incoming: hit?.state,
           // Under firmware (given, or in the board's flash), one U-Boot banner per power-on is the normal
           // start; a second is a reset.
-          badPatterns: linuxBadPatterns({ bootloaderBanners: opts.firmware || bootsFromFlash ? 1 : 0 }),
+          badPatterns: linuxBadPatterns({ bootloaderBanners: media.firmware || bootsFromFlash ? 1 : 0 }),
         });
         // The board's media are free (and back in their own byte order) once its machine has stopped.
         void machine.exited.then(() => releases.forEach((r) => r()));
+        const silentIfDead = rom
+          ? { ms: (target.machine.flash?.firstOutputSeconds ?? 10) * 1000, what: `nothing boots from its ${opts.bootSwitch === "sd" ? "storage" : "USB download"} (boot ROM: ${rom.log.join("; ")})` }
+          : bootsFromFlash ? { ms: target.machine.flash!.firstOutputSeconds * 1000, what: "nothing boots from its flash" } : undefined;
         const board = new Board(name, machine, mac, this.#steps, this.#timeouts, () => this.#lanNow, {
-          bootsFromFlash: bootsFromFlash ? target.machine.flash!.firstOutputSeconds * 1000 : undefined,
+          ...(silentIfDead ? { silentIfDead } : {}),
           overlay: (role, image) => this.#media.drive(name, role, image),
         });
         this.boards.push(board);
@@ -181,6 +200,35 @@ export class Lab {
     });
     if (snap && lookup && !lookup.hit) await this.#prepareSnapshot(board, machine, snap, lookup, overlays, t0);
     return board;
+  }
+
+  /**
+   * The board's boot ROM before power-on: what it finds on the switch's source, told in the run's notes, and
+   * the first stage (written to a file QEMU loads as its firmware) when one passes the ROM's check.
+   */
+  #bootRom(name: string, target: Target, opts: BootOptions): { firmware?: string; log: string[] } {
+    const rom = target.machine.bootRom!;
+    let decision;
+    if (opts.bootSwitch === "usb") {
+      decision = romBootFromDownload(new Uint8Array(readFileSync(opts.download!)), basename(opts.download!));
+    } else {
+      const disk = opts.disks![0]!;
+      const fd = openSync(disk.path, "r");
+      try {
+        decision = romBootFromDisk(rom, (offset, length) => {
+          const buf = new Uint8Array(length);
+          readSync(fd, buf, 0, length, offset);
+          return buf;
+        });
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.#note(`${name}: boot ROM, switch on ${opts.bootSwitch}: ${decision.log.join("; ")}${decision.firstStage ? "" : " — nothing to run, the board stays silent"}`);
+    if (!decision.firstStage) return { log: decision.log };
+    const firmware = join(this.runDir, `${name}-first-stage.bin`);
+    writeFileSync(firmware, decision.firstStage);
+    return { firmware, log: decision.log };
   }
 
   /**
@@ -277,8 +325,27 @@ function checkBootOptions(target: Target, opts: BootOptions, snapshot: boolean):
       expected: `no kernel (power on from the flash), or the first chip slot left empty (flash: [null, …]): ${target.machine.flash.firstChipRunsFirst}`,
     });
   }
+  if (opts.bootSwitch) checkBootSwitch(target, opts, snapshot);
   checkCommandLine(target, { kernel: opts.kernel, initrd: opts.initrd, append: opts.append },
     opts.initrd && existsSync(opts.initrd) ? statSync(opts.initrd).size : undefined);
+}
+
+/** A boot through the ROM takes nothing else that would run first, and names the source its switch points at. */
+function checkBootSwitch(target: Target, opts: BootOptions, snapshot: boolean): void {
+  const refuse = (what: string, expected: string) => {
+    throw new ScenarioError(`bootSwitch "${opts.bootSwitch}": ${what}`, { at: callSite(), expected });
+  };
+  if (!target.machine.bootRom) refuse(`target ${target.name} has no boot ROM model`, `a "machine.bootRom" object in targets/${target.name}.json`);
+  if (opts.firmware || opts.kernel || chipsOf(opts).length) refuse("the board is also given firmware, a kernel or flash chips", "the boot ROM alone decides what runs: drop firmware/kernel/flash");
+  if (snapshot) refuse("a board booted by its ROM cannot have a snapshot point", "drop `snapshot` for this board");
+  if (opts.bootSwitch === "usb" && !opts.download) refuse("no first stage to download", "download: the path of an STM32 image (the layout's fsbl-boot binary)");
+  if (opts.bootSwitch === "usb" && opts.download && !existsSync(opts.download)) refuse(`${opts.download} does not exist`, "the path of an STM32 image");
+  if (opts.bootSwitch === "sd") {
+    const disk = opts.disks?.[0];
+    if (!disk) refuse("the board has no storage", "disks: [the storage medium] (lab.medium or an image)");
+    const format = disk instanceof KeptMedium ? disk.format : disk!.format ?? (disk!.path.endsWith(".qcow2") ? "qcow2" : "raw");
+    if (format !== "raw") refuse(`the storage ${disk!.path} is ${format}`, "a raw disk image (the ROM model reads its bytes)");
+  }
 }
 
 function writeRepro(dir: string, argv: string[]): void {

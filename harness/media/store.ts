@@ -7,7 +7,7 @@
 //   then put back into its own board).
 // Two running boards holding one kept medium at once is a scenario error: one chip, one board.
 
-import { copyFileSync, existsSync, statSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, ftruncateSync, openSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { runCommand } from "../host/command.ts";
 import { ScenarioError } from "../errors/failures.ts";
@@ -37,6 +37,12 @@ export class KeptMedium {
   }
 }
 
+function checkName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new ScenarioError(`lab.medium("${name}"): a medium's name is a plain file name`, { expected: "letters, digits, '.', '_' or '-'" });
+  }
+}
+
 /** What a boot asks for: an image (a throw-away copy of it) or a kept medium. */
 export type MediumRef = ImageRef | KeptMedium;
 
@@ -50,15 +56,30 @@ export class MediaStore {
 
   /** Makes a medium that outlives boots, starting as a copy of `image` (never written itself). */
   keep(name: string, image: ImageRef): KeptMedium {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new ScenarioError(`lab.medium("${name}"): a medium's name is a plain file name`, { expected: "letters, digits, '.', '_' or '-'" });
-    }
+    checkName(name);
     if (this.#kept.has(name)) throw new ScenarioError(`lab.medium("${name}"): a medium of that name exists in this lab`, { expected: "one name per medium" });
     if (!existsSync(image.path)) throw new ScenarioError(`lab.medium("${name}"): image ${image.path} does not exist`);
     const format = image.format ?? (image.path.endsWith(".qcow2") ? "qcow2" : "raw");
     const path = join(this.#dir, `medium-${name}.${format === "qcow2" ? "qcow2" : "img"}`);
     copyFileSync(image.path, path);
     const m = new KeptMedium(name, path, format);
+    this.#kept.set(name, m);
+    return m;
+  }
+
+  /** A kept medium that starts blank: `bytes` of zeros in a sparse raw file (storage fresh from its maker). */
+  blank(name: string, bytes: number): KeptMedium {
+    checkName(name);
+    if (this.#kept.has(name)) throw new ScenarioError(`lab.blankMedium("${name}"): a medium of that name exists in this lab`, { expected: "one name per medium" });
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0) throw new ScenarioError(`lab.blankMedium("${name}", ${bytes}): not a size in whole 512-byte blocks`, { expected: "a positive multiple of 512 bytes" });
+    const path = join(this.#dir, `medium-${name}.img`);
+    const fd = openSync(path, "w");
+    try {
+      ftruncateSync(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
+    const m = new KeptMedium(name, path, "raw");
     this.#kept.set(name, m);
     return m;
   }

@@ -96,6 +96,22 @@ const MACHINE = {
   flash: s.object(BOARD_FLASH).maybe(),
   /** Whether machine snapshots restore correctly on this target, and why not if they do not. */
   snapshots: s.object({ supported: s.boolean().or(true), why: s.string().maybe() }).maybe(),
+  /**
+   * A boot ROM with a boot switch (harness/machine/boot-rom.ts), modelled on the STM32MP1's: on storage it
+   * runs the first stage from the first of `storage.partitions` (GPT names) whose STM32 image header passes
+   * its check; on USB it runs the first stage a programmer downloads. The storage is the board's first disk.
+   */
+  bootRom: s.object({
+    storage: s.object({
+      /** GPT partition names the ROM tries in order. */
+      partitions: s.strings(),
+      /** The layout's name for the storage (`mmc0`): what a flash layout's IP column calls it. */
+      device: s.string({ pattern: /^mmc\d$/, what: "an MMC device name like mmc0" }),
+      /** Whether the storage has eMMC boot partitions (boot1/boot2); an SD card has none. */
+      bootPartitions: s.boolean().or(false),
+    }),
+    why: s.string(),
+  }).maybe(),
 };
 
 /** The Debian software that runs on the machine. */
