@@ -11,6 +11,9 @@ export interface FailureContext {
   scenario?: string;
   target?: string;
   step?: string;
+  /** The timeline's id of that step (the innermost one the failure left), and the board it acted on. */
+  stepId?: number;
+  board?: string;
   /** What the step waited for or required, in words a person reads. */
   expected?: string;
   /** The line or value that decided the failure (e.g. the panic line). */

@@ -2,9 +2,9 @@
 // they share. It owns all of them, so whatever happens in the scenario, closing the lab stops everything.
 
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { Owner } from "../lifecycle/owner.ts";
-import type { Steps } from "../scenario/steps.ts";
+import type { StepRecorder } from "../timeline/recorder.ts";
 import type { Target } from "../targets/catalogue.ts";
 import { Machine } from "../machine/machine.ts";
 import { type BootMedia, checkCommandLine, type DriveFile, macFor, type MachinePlan, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
@@ -18,6 +18,7 @@ import { SnapshotPolicy, type SnapshotRequest as PolicyRequest, type SnapshotLoo
 import { type ImageRef, KeptMedium, MediaStore, type MediumRef } from "../media/store.ts";
 import { flashRole } from "../media/board-flash.ts";
 import { callSite } from "../errors/stack.ts";
+import type { Timeline, TimelineBoard } from "../timeline/model.ts";
 
 export { KeptMedium };
 export type { ImageRef, MediumRef };
@@ -65,7 +66,7 @@ export class Lab {
   readonly artifacts: string;
   readonly boards: Board[] = [];
   #owner: Owner;
-  #steps: Steps;
+  #steps: StepRecorder;
   #timeouts: BoardTimeouts;
   #lan: Promise<LabLan> | undefined;
   #seed: string;
@@ -74,7 +75,7 @@ export class Lab {
   #media: MediaStore;
 
   constructor(o: {
-    owner: Owner; steps: Steps; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string;
+    owner: Owner; steps: StepRecorder; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string;
     /** false: every boot is cold and nothing is saved (--no-snapshots). */
     snapshots?: boolean;
     note?: (line: string) => void;
@@ -95,7 +96,7 @@ export class Lab {
    * Options only count on the first call.
    */
   lan(opts: LanOptions = {}): Promise<LabLan> {
-    this.#lan ??= LabLan.create({ owner: this.#owner, artifacts: this.artifacts, seed: this.#seed, opts })
+    this.#lan ??= LabLan.create({ owner: this.#owner, artifacts: this.artifacts, seed: this.#seed, opts, clock: () => this.#steps.now() })
       .then((lan) => (this.#lanNow = lan));
     return this.#lan;
   }
@@ -106,6 +107,36 @@ export class Lab {
   }
 
   #lanNow: LabLan | undefined;
+  #boots: { board: Board; artifacts: string; startedMs: number }[] = [];
+
+  /**
+   * The boards and the LAN as the run's timeline.json keeps them (after the lab closed: transcripts and
+   * logs are complete). File paths are relative to the lab's artifacts folder.
+   */
+  timeline(): { boards: TimelineBoard[]; lan?: Timeline["lan"] } {
+    const rel = (p: string) => relative(this.artifacts, p);
+    const boards = this.#boots.map(({ board, artifacts, startedMs }): TimelineBoard => {
+      const t = board.console.transcript;
+      const recent = t.recent();
+      const raw = t.path.replace(/\.log$/, ".raw");
+      const has = (p: string) => existsSync(p) ? { file: rel(p) } : undefined;
+      return {
+        name: board.name, target: board.target.name, startedMs: Math.round(startedMs), mac: board.mac,
+        files: {
+          console: rel(t.path),
+          ...(has(raw) ? { consoleRaw: rel(raw) } : {}),
+          ...(has(join(artifacts, "repro.sh")) ? { repro: rel(join(artifacts, "repro.sh")) } : {}),
+          ...(has(join(artifacts, "qemu-cmdline.txt")) ? { qemuCmdline: rel(join(artifacts, "qemu-cmdline.txt")) } : {}),
+        },
+        console: recent.lines.map((l) => ({ atMs: Math.round(startedMs + l.atMs), text: l.text })),
+        omitted: recent.omitted,
+      };
+    });
+    const lan = this.#lanNow;
+    if (!lan) return { boards };
+    const byMac = new Map(this.#boots.map((b) => [b.board.mac.toLowerCase(), b.board.name]));
+    return { boards, lan: { subnet: lan.subnet, events: lan.timelineEvents(byMac), files: { pcap: "lan.pcap", log: "lan-log.json" } } };
+  }
 
   /**
    * The failure as the lab's own logs see it: a device's "File not found" for a name the lab never
@@ -172,13 +203,16 @@ export class Lab {
           overlay: (role, image) => this.#media.drive(name, role, image),
         });
         this.boards.push(board);
+        // Where the console's times count from, on the run's axis.
+        const startedMs = this.#steps.now() - (performance.now() - machine.console.transcript.t0);
+        this.#boots.push({ board, artifacts, startedMs });
         if (hit && lookup) await this.#restore(board, machine, lookup, lan, t0);
         return { board, machine, overlays: drives.disks.map((d) => d.file), lookup };
       } catch (e) {
         releases.forEach((r) => r());
         throw e;
       }
-    });
+    }, { board: name });
     if (snap && lookup && !lookup.hit) await this.#prepareSnapshot(board, machine, snap, lookup, overlays, t0);
     return board;
   }
@@ -235,13 +269,13 @@ export class Lab {
       if (snap.at === "shell") await board.shell();
       else await board.uboot();
       await snap.prepare?.(board);
-    });
+    }, { board: board.name });
     if (!lookup.canSave) return;
     const coldMs = Math.round(performance.now() - t0);
     await this.#steps.run(`save snapshot "${lookup.name}"`, async () => {
       const ip = board.leasedIp();
       await this.#policy.save({ machine, lookup, target: board.target.name, overlays, coldMs, ...(ip ? { lease: { mac: board.mac, ip } } : {}) });
-    });
+    }, { board: board.name });
   }
 }
 
