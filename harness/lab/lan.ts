@@ -197,7 +197,14 @@ export class LabLan {
    * the other end when its MAC (or the address the lab leased to it) says which. `boards`: MAC → board.
    */
   timelineEvents(boards: Map<string, string>): LanEvent[] {
+    // A board's address: what the lab's hosts learned by ARP (static addresses too), or leased to its MAC.
     const byIp = new Map<string, string>();
+    for (const h of this.hosts) {
+      for (const [ip, mac] of h.arpTable) {
+        const b = boards.get(mac.toLowerCase());
+        if (b) byIp.set(ip, b);
+      }
+    }
     for (const e of this.dhcp.log) {
       const b = boards.get(e.mac.toLowerCase());
       if (b && e.ip && (e.reply === "ACK" || e.reply === "BOOTREPLY")) byIp.set(e.ip, b);

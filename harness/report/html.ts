@@ -150,6 +150,19 @@ function lanesOf(t: Timeline): { lanes: string[]; laneOf: Map<number, string> } 
   return { lanes, laneOf };
 }
 
+/** Rows for events that last, so overlapping ones do not hide each other; marks (no end) stay on the first row. */
+export function packRows(events: LanEvent[]): { rows: number; placed: { event: LanEvent; row: number }[] } {
+  const ends: number[] = [];
+  const placed = events.map((event) => {
+    if (event.endMs === undefined) return { event, row: 0 };
+    let row = ends.findIndex((end) => end <= event.atMs);
+    if (row < 0) row = ends.push(0) - 1;
+    ends[row] = event.endMs;
+    return { event, row };
+  });
+  return { rows: Math.max(1, ends.length), placed };
+}
+
 function tickStep(total: number): number {
   const raw = total / 10;
   const pow = 10 ** Math.floor(Math.log10(Math.max(raw, 1)));
@@ -195,13 +208,16 @@ function timelineSvg(t: Timeline): string {
   }
   if (t.lan) {
     const kinds = LAN_KINDS.filter((k) => t.lan!.events.some((e) => e.kind === k));
-    const h = Math.max(1, kinds.length) * ROW + 8;
+    // Transactions that overlap (a transfer the server still retries while the next one runs) get rows of their own.
+    const packed = kinds.map((k) => ({ kind: k, ...packRows(t.lan!.events.filter((e) => e.kind === k)) }));
+    const h = Math.max(1, packed.reduce((n, p) => n + p.rows, 0)) * ROW + 8;
     parts.push(`<g class="lane lan"><rect class="lane-bg" x="0" y="${y}" width="${W}" height="${h}"/><text class="lane-label" x="6" y="${y + 16}">lab LAN</text>`);
     if (!kinds.length) parts.push(`<text class="note" x="${LABEL}" y="${y + 16}">no DHCP, TFTP, HTTP or NBD transactions, no fault firings</text>`);
-    kinds.forEach((k, i) => {
-      const ry = y + 4 + i * ROW;
-      parts.push(`<text class="kind-label" x="${LABEL - 6}" y="${ry + 11}" text-anchor="end">${k}</text>`);
-      for (const e of t.lan!.events.filter((ev) => ev.kind === k)) {
+    let row = 0;
+    for (const { kind: k, rows, placed } of packed) {
+      parts.push(`<text class="kind-label" x="${LABEL - 6}" y="${y + 4 + row * ROW + 11}" text-anchor="end">${k}</text>`);
+      for (const { event: e, row: r } of placed) {
+        const ry = y + 4 + (row + r) * ROW;
         const tip = esc(`${k} at ${secs(e.atMs)}${e.endMs !== undefined ? `–${secs(e.endMs)}` : ""}${e.board ? ` · ${e.board}` : ""}\n${e.summary}`);
         const cls = `lan-event ${k}${e.problem ? " problem" : ""}`;
         if (e.endMs !== undefined && x(e.endMs) - x(e.atMs) > 3) {
@@ -211,7 +227,8 @@ function timelineSvg(t: Timeline): string {
           parts.push(`<g class="${cls}" data-at="${e.atMs}"><title>${tip}</title><path d="M${cx.toFixed(1)} ${ry + 1}l5 6l-5 6l-5 -6z"/></g>`);
         }
       }
-    });
+      row += rows;
+    }
     parts.push("</g>");
     y += h + 4;
   }

@@ -1,7 +1,7 @@
 // The timeline of a real run with two boards side by side (issue 13 §1): board-b's scenario step fails
 // while board-a is busy. timeline.json must blame board-b's step, quote board-b's console (the failure
 // carried no tail of its own), keep each board's steps under its own parent, cut board-a's work short, and
-// the HTML report made from it must mark that step.
+// the HTML report made from it must mark that step. And the lab LAN's logs are on the steps' time axis.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -48,6 +48,37 @@ test("timeline: two boards side by side, board-b's step fails — blamed on boar
     const page = readFileSync(html, "utf8");
     const marked = [...page.matchAll(/<g class="step [^"]*\bfailing\b[^"]*" data-step="(\d+)" data-board="([^"]+)"/g)];
     assert.deepEqual(marked.map((m) => [Number(m[1]), m[2]]), [[f.stepId, "board-b"]]);
+    assert.deepEqual(qemuProcesses(out.path), []);
+  } finally {
+    out.remove();
+  }
+});
+
+test("timeline: the lab LAN's transfers and fault firings are on the steps' axis — inside the steps that caused them, named by board", async () => {
+  const out = tempDir("bootlab-timeline-");
+  try {
+    const [r] = await runScenarios({ paths: [join(projectRoot, "scenarios/netboot/tftp-faults.ts")], targets: ["virt-armhf"], outDir: out.path, snapshots: false });
+    assert.equal(r!.status, "passed", r!.failure?.report());
+    const t = JSON.parse(readFileSync(join(r!.artifacts, "timeline.json"), "utf8")) as Timeline;
+    const step = (name: string) => t.steps.find((s) => s.name === name)!;
+    // Rounding to whole milliseconds on both sides: 1 ms of slack.
+    const within = (ms: number, s: StepRecord) => ms >= s.startMs - 1 && ms <= s.endMs! + 1;
+    const events = t.lan!.events;
+    for (const [rule, name] of [["all DATA lost", "every DATA frame lost: U-Boot gives up"], ["2% DATA loss", "2% of DATA frames lost while the initramfs loads"]] as const) {
+      const firings = events.filter((e) => e.kind === "fault" && e.summary.startsWith(`fault "${rule}"`));
+      assert.ok(firings.length > 0, rule);
+      for (const f of firings) assert.ok(within(f.atMs, step(name)), `${rule} at ${f.atMs} ms, inside "${name}" ${step(name).startMs}–${step(name).endMs}`);
+    }
+    const transfers = events.filter((e) => e.kind === "tftp");
+    assert.equal(transfers.length, 4);
+    for (const e of transfers) {
+      assert.equal(e.board, "virt-armhf", e.summary);
+      const file = /^RRQ (\S+) /.exec(e.summary)![1]!;
+      const by = t.steps.find((s) => /tftpboot/.test(s.name) && s.name.endsWith(` ${file}`) && within(e.atMs, s));
+      assert.ok(by, `${e.summary} at ${e.atMs} ms starts inside a tftpboot step of ${file}`);
+      // U-Boot gives up on the all-lost transfer while the server still retries it; the others end inside their step.
+      if (!e.problem) assert.ok(e.endMs! <= by.endMs! + 1, `${e.summary} ends by its step's end`);
+    }
     assert.deepEqual(qemuProcesses(out.path), []);
   } finally {
     out.remove();

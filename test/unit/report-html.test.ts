@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { highlighted, htmlReport, readTimeline } from "../../harness/report/html.ts";
+import { highlighted, htmlReport, packRows, readTimeline } from "../../harness/report/html.ts";
 
 const load = (name: string) => readTimeline(JSON.parse(readFileSync(new URL(`../data/${name}`, import.meta.url), "utf8")));
 const failing = load("timeline-failing-no-initramfs-malta.json");
@@ -93,4 +93,12 @@ test("report: a timeline.json written before ids and boards (format 1) still ren
   assert.deepEqual(t.steps.map((s) => [s.id, s.parent]), [[1, undefined], [2, 1]]);
   const html = htmlReport([{ timeline: t, dir: "" }]);
   assert.equal(count(html, /<g class="step /g), 2);
+});
+
+test("report: LAN transactions that overlap get rows of their own; marks without an end stay on the first", () => {
+  const ev = (atMs: number, endMs?: number) => ({ kind: "tftp" as const, atMs, ...(endMs !== undefined ? { endMs } : {}), summary: "" });
+  // A transfer the server still retries (700–10100) while the next ones run, as in netboot/tftp-faults.
+  const r = packRows([ev(700, 10100), ev(4700, 6300), ev(6400, 7600), ev(7600, 11000), ev(8000)]);
+  assert.equal(r.rows, 2);
+  assert.deepEqual(r.placed.map((p) => p.row), [0, 1, 1, 1, 0]);
 });
