@@ -102,7 +102,8 @@ function summaryTable(entries: ReportEntry[]): string {
 <tbody>${rows.join("\n")}</tbody></table>`;
 }
 
-function fileLinks(t: Timeline, dir: string): string {
+/** Links to a run's files; `all` adds each board's raw console and QEMU command line (the pair's own section). */
+function fileLinks(t: Timeline, dir: string, all = false): string {
   const links: [string, string][] = [["timeline.json", "timeline.json"], ["run.log", t.files.runLog]];
   if (t.files.failure) links.push(["failure.txt", t.files.failure]);
   if (t.lan) links.push(["lan.pcap", t.lan.files.pcap], ["lan-log.json", t.lan.files.log]);
@@ -110,6 +111,8 @@ function fileLinks(t: Timeline, dir: string): string {
     const who = t.boards.length > 1 || b.name !== t.target ? `${b.name} ` : "";
     if (b.files.repro) links.push([`${who}repro.sh`, b.files.repro]);
     if (b.files.console) links.push([`${who}console`, b.files.console]);
+    if (all && b.files.consoleRaw) links.push([`${who}raw console`, b.files.consoleRaw]);
+    if (all && b.files.qemuCmdline) links.push([`${who}QEMU command line`, b.files.qemuCmdline]);
   }
   const seen = new Set<string>();
   return links.filter(([, f]) => !seen.has(f) && seen.add(f)).map(([label, f]) => `<a href="${href(dir, f)}">${esc(label)}</a>`).join(" ");
@@ -129,7 +132,7 @@ ${f.expected !== undefined || f.seen !== undefined ? `<div class="versus"><div><
 ${failureBox}
 ${timelineSvg(t)}
 ${consoles(t)}
-<p class="links">${fileLinks(t, dir)}</p>
+<p class="links">${fileLinks(t, dir, true)}</p>
 </section>`;
 }
 
