@@ -135,7 +135,13 @@ export class Lab {
     const lan = this.#lanNow;
     if (!lan) return { boards };
     const byMac = new Map(this.#boots.map((b) => [b.board.mac.toLowerCase(), b.board.name]));
-    return { boards, lan: { subnet: lan.subnet, events: lan.timelineEvents(byMac), files: { pcap: "lan.pcap", log: "lan-log.json" } } };
+    const files = { pcap: "lan.pcap", log: "lan-log.json" };
+    try {
+      return { boards, lan: { subnet: lan.subnet, events: lan.timelineEvents(byMac), files } };
+    } catch (e) {
+      // The run's record must survive a LAN whose objects a scenario broke (test/scenarios/blame/bootlab-bug.ts).
+      return { boards, lan: { subnet: lan.subnet, events: [], files, unrecorded: String(e) } };
+    }
   }
 
   /**

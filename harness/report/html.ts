@@ -215,7 +215,10 @@ function timelineSvg(t: Timeline): string {
     const packed = kinds.map((k) => ({ kind: k, ...packRows(t.lan!.events.filter((e) => e.kind === k)) }));
     const h = Math.max(1, packed.reduce((n, p) => n + p.rows, 0)) * ROW + 8;
     parts.push(`<g class="lane lan"><rect class="lane-bg" x="0" y="${y}" width="${W}" height="${h}"/><text class="lane-label" x="6" y="${y + 16}">lab LAN</text>`);
-    if (!kinds.length) parts.push(`<text class="note" x="${LABEL}" y="${y + 16}">no DHCP, TFTP, HTTP or NBD transactions, no fault firings</text>`);
+    if (!kinds.length) {
+      const why = t.lan.unrecorded ? `the LAN's logs could not be read: ${t.lan.unrecorded}` : "no DHCP, TFTP, HTTP or NBD transactions, no fault firings";
+      parts.push(`<text class="note" x="${LABEL}" y="${y + 16}">${esc(why)}</text>`);
+    }
     let row = 0;
     for (const { kind: k, rows, placed } of packed) {
       parts.push(`<text class="kind-label" x="${LABEL - 6}" y="${y + 4 + row * ROW + 11}" text-anchor="end">${k}</text>`);

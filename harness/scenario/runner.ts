@@ -233,8 +233,15 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
     durationMs: performance.now() - t0, steps: steps.records, summary: steps.summary(), artifacts,
   };
   if (failure) log.note(failure.report());
+  let recorded: ReturnType<Lab["timeline"]> = { boards: [] };
+  try {
+    recorded = lab.timeline();
+  } catch (e) {
+    // The run's record is written whatever a scenario did to the lab's objects.
+    log.note(`timeline.json has no boards: reading them failed: ${String(e)}`);
+  }
+  const { boards, lan } = recorded;
   await log.close();
-  const { boards, lan } = lab.timeline();
   const c = failure?.context;
   const timeline: Timeline = {
     format: 2, scenario: s.id, name: s.header.name, target: targetName, status, startedAt, durationMs: Math.round(result.durationMs),

@@ -93,7 +93,13 @@ export interface Timeline {
   expectedFailureSeen?: boolean;
   steps: StepRecord[];
   boards: TimelineBoard[];
-  lan?: { subnet: string; events: LanEvent[]; files: { pcap: string; log: string } };
+  lan?: {
+    subnet: string;
+    events: LanEvent[];
+    files: { pcap: string; log: string };
+    /** Why `events` is empty though the LAN ran: its logs could not be read (a scenario broke the LAN's objects). */
+    unrecorded?: string;
+  };
   /** Run-wide files, relative to this folder. */
   files: { runLog: string; failure?: string };
 }
