@@ -54,6 +54,9 @@ interface LabLanInit {
   clock?: () => number;
 }
 
+/** Fault firings listed one by one in timeline.json; the rest are summed up in one event. */
+const MAX_FIRINGS = 1000;
+
 function sizeOf(bytes: number): string {
   return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${bytes} B`;
 }
@@ -245,8 +248,17 @@ export class LabLan {
         ...(s.errors.length || ["refused", "protocol-error", "server-error"].includes(s.outcome ?? "") ? { problem: true } : {}),
       });
     }
-    for (const f of this.segment.faults.log) {
+    // A long lossy transfer fires thousands of times: the first ones show the pattern, lan-log.json has them all.
+    const firings = this.segment.faults.log;
+    for (const f of firings.slice(0, MAX_FIRINGS)) {
       out.push({ kind: "fault", atMs: f.atMs ?? 0, ...named(f.port === this.server.name ? undefined : f.port), summary: `fault "${f.rule}": ${f.action} frame ${f.frameNumber} from ${f.port} (${f.summary})`, problem: true });
+    }
+    if (firings.length > MAX_FIRINGS) {
+      const rest = firings.slice(MAX_FIRINGS);
+      out.push({
+        kind: "fault", atMs: rest[0]!.atMs ?? 0, endMs: rest.at(-1)!.atMs ?? 0, problem: true,
+        summary: `${rest.length} more fault firings until ${((rest.at(-1)!.atMs ?? 0) / 1000).toFixed(1)} s, not listed here (lan-log.json has every one)`,
+      });
     }
     for (const d of this.segment.duplicateMacs) {
       out.push({ kind: "duplicate-mac", atMs: Math.round(d.at), summary: `${d.mac} on two live ports: ${d.ports.join(" and ")}`, problem: true });

@@ -162,6 +162,12 @@ test("timeline: the lab LAN logs DHCP on the run's clock and names the board by 
       ["fault", 1400, "board-a", true],
     ]);
     assert.equal(events[0]!.summary, "DISCOVER → OFFER 192.168.1.100");
+    // Thousands of firings (a long lossy transfer): the first 1000 listed, the rest summed up in one event.
+    for (let i = 0; i < 1500; i++) lan.faults.log.push({ rule: "loss", action: "drop", frameNumber: i, port: "server", summary: "TCP", atMs: 2000 + i });
+    const many = lan.timelineEvents(new Map()).filter((e) => e.kind === "fault");
+    assert.equal(many.length, 1001, "the one fired above, 999 of these, and the sum of the other 501");
+    assert.deepEqual([many.at(-1)!.atMs, many.at(-1)!.endMs], [2000 + 999, 2000 + 1499]);
+    assert.match(many.at(-1)!.summary, /^501 more fault firings until 3\.5 s/);
   } finally {
     await owner.close();
     dir.remove();
