@@ -23,6 +23,7 @@ test("timeline: two boards side by side, board-b's step fails — blamed on boar
     assert.equal(f.kind, "product");
     assert.equal(f.message, "board-b's check failed");
     assert.equal(f.board, "board-b");
+    assert.match(f.report, /where: +test\/scenarios\/timeline\/two-boards-one-fails · virt-armhf · board board-b · step "board-b works"/);
     const failed = t.steps.find((s) => s.id === f.stepId)!;
     assert.equal(failed.name, "board-b works");
     assert.equal(failed.status, "failed");
