@@ -172,32 +172,45 @@ function tickStep(total: number): number {
   return [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? raw;
 }
 
+/**
+ * The row of each step in its lane: below its parent when they share the lane, and below any step of the
+ * lane still running when it starts (two steps of one board side by side must not hide each other).
+ */
+export function stepRows(steps: readonly StepRecord[], laneOf: Map<number, string>, total: number): Map<number, number> {
+  const rows = new Map<number, number>();
+  const busyUntil = new Map<string, number[]>();
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  for (const s of [...steps].sort((a, b) => a.startMs - b.startMs || a.id - b.id)) {
+    const lane = laneOf.get(s.id)!;
+    const parent = s.parent === undefined ? undefined : byId.get(s.parent);
+    let row = parent && laneOf.get(parent.id) === lane ? rows.get(parent.id)! + 1 : 0;
+    const busy = busyUntil.get(lane) ?? busyUntil.set(lane, []).get(lane)!;
+    while ((busy[row] ?? -Infinity) > s.startMs) row++;
+    busy[row] = Math.max(busy[row] ?? -Infinity, s.endMs ?? total);
+    rows.set(s.id, row);
+  }
+  return rows;
+}
+
 function timelineSvg(t: Timeline): string {
   const total = Math.max(t.durationMs, ...t.steps.map((s) => s.endMs ?? s.startMs), ...(t.lan?.events ?? []).map((e) => e.endMs ?? e.atMs), 1);
   const x = (ms: number) => LABEL + (Math.max(0, ms) / total) * (W - LABEL - 10);
   const { lanes, laneOf } = lanesOf(t);
   const byId = new Map(t.steps.map((s) => [s.id, s]));
-  // Row inside a lane: how many of its ancestors are in the same lane.
-  const rowOf = (s: StepRecord): number => {
-    let n = 0;
-    for (let p = s.parent === undefined ? undefined : byId.get(s.parent); p; p = p.parent === undefined ? undefined : byId.get(p.parent)) {
-      if (laneOf.get(p.id) === laneOf.get(s.id)) n++;
-    }
-    return n;
-  };
+  const rowOf = stepRows(t.steps, laneOf, total);
   const parts: string[] = [];
   let y = 24;
   const failingId = t.failure?.stepId;
   for (const lane of lanes) {
     const steps = t.steps.filter((s) => laneOf.get(s.id) === lane);
-    const rows = Math.max(1, ...steps.map((s) => rowOf(s) + 1));
+    const rows = Math.max(1, ...steps.map((s) => rowOf.get(s.id)! + 1));
     const h = rows * ROW + 8;
     parts.push(`<g class="lane" data-lane="${esc(lane)}"><rect class="lane-bg" x="0" y="${y}" width="${W}" height="${h}"/>` +
       `<text class="lane-label" x="6" y="${y + 16}">${esc(lane === "scenario" ? "scenario" : lane)}</text>`);
     for (const s of steps) {
       const x0 = x(s.startMs);
       const x1 = Math.max(x(s.endMs ?? total), x0 + 2);
-      const by = y + 4 + rowOf(s) * ROW;
+      const by = y + 4 + rowOf.get(s.id)! * ROW;
       const cls = ["step", s.status, s.cutShort ? "cut" : "", s.id === failingId ? "failing" : ""].filter(Boolean).join(" ");
       const tip = `${s.name}\n${secs(s.startMs)} → ${s.endMs === undefined ? "…" : secs(s.endMs)} (${s.endMs === undefined ? "running" : secs(s.endMs - s.startMs)})` +
         `${s.board ? `\nboard ${s.board}` : ""}\n${s.status}${s.cutShort ? " (cut short by the run's end)" : ""}${s.failure ? `: ${s.failure.kind}: ${s.failure.message}` : ""}`;

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { highlighted, htmlReport, packRows, readTimeline } from "../../harness/report/html.ts";
+import { highlighted, htmlReport, packRows, readTimeline, stepRows } from "../../harness/report/html.ts";
 
 const load = (name: string) => readTimeline(JSON.parse(readFileSync(new URL(`../data/${name}`, import.meta.url), "utf8")));
 const failing = load("timeline-failing-no-initramfs-malta.json");
@@ -101,4 +101,13 @@ test("report: LAN transactions that overlap get rows of their own; marks without
   const r = packRows([ev(700, 10100), ev(4700, 6300), ev(6400, 7600), ev(7600, 11000), ev(8000)]);
   assert.equal(r.rows, 2);
   assert.deepEqual(r.placed.map((p) => p.row), [0, 1, 1, 1, 0]);
+});
+
+test("report: steps of one board side by side get rows of their own; a child goes below its parent", () => {
+  const s = (id: number, startMs: number, endMs: number, parent?: number) =>
+    ({ id, name: `s${id}`, depth: parent ? 1 : 0, startMs, endMs, status: "passed" as const, board: "b", ...(parent ? { parent } : {}) });
+  // A wait on the console (2) while a USB stick is plugged in beside it (3), then a command (4) after both.
+  const steps = [s(1, 0, 100), s(2, 10, 80, 1), s(3, 20, 30, 1), s(4, 85, 95, 1), s(5, 100, 120)];
+  const rows = stepRows(steps, new Map(steps.map((x) => [x.id, "b"])), 120);
+  assert.deepEqual([...rows.entries()].sort((a, b) => a[0] - b[0]), [[1, 0], [2, 1], [3, 2], [4, 1], [5, 0]]);
 });
