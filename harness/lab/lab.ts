@@ -119,15 +119,11 @@ export class Lab {
       const t = board.console.transcript;
       const recent = t.recent();
       const raw = t.path.replace(/\.log$/, ".raw");
-      const has = (p: string) => existsSync(p) ? { file: rel(p) } : undefined;
+      const file = (p: string) => (existsSync(p) ? rel(p) : undefined);
+      const files = { consoleRaw: file(raw), repro: file(join(artifacts, "repro.sh")), qemuCmdline: file(join(artifacts, "qemu-cmdline.txt")) };
       return {
         name: board.name, target: board.target.name, startedMs: Math.round(startedMs), mac: board.mac,
-        files: {
-          console: rel(t.path),
-          ...(has(raw) ? { consoleRaw: rel(raw) } : {}),
-          ...(has(join(artifacts, "repro.sh")) ? { repro: rel(join(artifacts, "repro.sh")) } : {}),
-          ...(has(join(artifacts, "qemu-cmdline.txt")) ? { qemuCmdline: rel(join(artifacts, "qemu-cmdline.txt")) } : {}),
-        },
+        files: { console: rel(t.path), ...Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) },
         console: recent.lines.map((l) => ({ atMs: Math.round(startedMs + l.atMs), text: l.text })),
         omitted: recent.omitted,
       };
