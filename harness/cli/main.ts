@@ -8,6 +8,7 @@ import { asFailure, BootlabFailure, EXIT_CODE } from "../errors/failures.ts";
 import { closeAllOwners } from "../lifecycle/owner.ts";
 import { runExitCode, runScenarios, type ScenarioResult } from "../scenario/runner.ts";
 import { junitXml, tap } from "../report/junit.ts";
+import { writeHtmlReport } from "../report/html.ts";
 import { loadCatalogue } from "../targets/catalogue.ts";
 import { DebianArchive, readLock, relock } from "../fixtures/debian.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
@@ -21,8 +22,13 @@ import { cmdFlash, FLASH_USAGE } from "./flash.ts";
 const USAGE = `bootlab — test how a device boots, without the device
 
   bootlab run <files or folders> [--target NAME[,NAME]|all] [--out DIR] [--junit FILE] [--tap FILE]
-                                  [--jobs N] [--no-snapshots]
+                                  [--jobs N] [--no-snapshots] [--html FILE]
+                                  every run writes DIR/index.html (default out/), an HTML report of
+                                  the pairs it ran; --html FILE writes it there too
 ${FLASH_USAGE.trimEnd()}
+  bootlab report <folders or timeline.json files> [--html FILE]
+                                  the HTML report made afterwards from timeline.json files (default
+                                  FILE: index.html in the first folder)
   bootlab cache [list|prune|clear]  the snapshot cache (machines saved at named points)
   bootlab targets                 the machine catalogue
   bootlab doctor [--packages] [--no-preflight]
@@ -51,7 +57,7 @@ function printResult(r: ScenarioResult): void {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { target: "value", out: "value", junit: "value", tap: "value", jobs: "value", "no-snapshots": "switch" });
+  const a = parseArgs(argv, { target: "value", out: "value", junit: "value", tap: "value", jobs: "value", "no-snapshots": "switch", html: "value" });
   if (a.positional.length === 0) {
     process.stderr.write("bootlab run: name at least one scenario file or folder\n");
     return 2;
@@ -76,7 +82,30 @@ async function cmdRun(argv: string[]): Promise<number> {
       writeFileSync(f, render(results));
     }
   }
+  // Always a report in the output folder, of this run's pairs; --html puts one where CI keeps artifacts.
+  const timelines = results.map((r) => join(r.artifacts, "timeline.json"));
+  const outDir = resolve((a.flags.out as string | undefined) ?? "out");
+  for (const file of [join(outDir, "index.html"), ...(typeof a.flags.html === "string" ? [a.flags.html] : [])]) {
+    writeHtmlReport(file, timelines, { title: `bootlab: ${a.positional.join(" ")}` });
+    process.stdout.write(`report: ${resolve(file)}\n`);
+  }
   return runExitCode(results);
+}
+
+function cmdReport(argv: string[]): number {
+  const a = parseArgs(argv, { html: "value" });
+  if (a.positional.length === 0) {
+    process.stderr.write("bootlab report: name the output folders (or timeline.json files) to report on\n");
+    return 2;
+  }
+  const file = typeof a.flags.html === "string" ? a.flags.html : join(a.positional[0]!, "index.html");
+  const n = writeHtmlReport(file, a.positional, { title: `bootlab: ${a.positional.join(" ")}` });
+  if (n === 0) {
+    process.stderr.write(`bootlab report: no timeline.json in ${a.positional.join(", ")}\n`);
+    return 2;
+  }
+  process.stdout.write(`report of ${n} runs: ${resolve(file)}\n`);
+  return 0;
 }
 
 function cmdTargets(): number {
@@ -189,6 +218,7 @@ async function main(argv: string[]): Promise<number> {
     case "fixtures": return await cmdFixtures(rest);
     case "cache": return cmdCache(rest);
     case "flash": return await cmdFlash(rest, printResult);
+    case "report": return cmdReport(rest);
     case "serve":
       if (rest[0] === "tftp") return await serveTftp(rest.slice(1));
       if (rest[0] === "dhcp") return await serveDhcpCommand(rest.slice(1));

@@ -5,7 +5,7 @@
 
 import type { SerialConsole } from "./serial-console.ts";
 import { ProductFailure } from "../errors/failures.ts";
-import type { Steps } from "../scenario/steps.ts";
+import type { StepRecorder } from "../timeline/recorder.ts";
 
 export interface CommandResult {
   status: number;
@@ -30,11 +30,11 @@ export function cleanOutput(raw: string): string {
 
 export class LinuxShell {
   readonly console: SerialConsole;
-  #steps: Steps;
+  #steps: StepRecorder;
   #seq = 0;
   #defaultTimeoutMs: number;
 
-  constructor(console: SerialConsole, steps: Steps, defaultTimeoutMs = 30_000) {
+  constructor(console: SerialConsole, steps: StepRecorder, defaultTimeoutMs = 30_000) {
     this.console = console;
     this.#steps = steps;
     this.#defaultTimeoutMs = defaultTimeoutMs;

@@ -4,7 +4,7 @@
 // line, so the echo of the typed line (which starts with the prompt) never matches it.
 
 import type { SerialConsole } from "./serial-console.ts";
-import type { Steps } from "../scenario/steps.ts";
+import type { StepRecorder } from "../timeline/recorder.ts";
 import type { UBootTarget } from "../targets/catalogue.ts";
 import { ProductFailure } from "../errors/failures.ts";
 
@@ -44,14 +44,14 @@ export interface UBootResult {
 export class UBootConsole {
   readonly console: SerialConsole;
   readonly uboot: UBootTarget;
-  #steps: Steps;
+  #steps: StepRecorder;
   #seq = 0;
   #timeoutMs: number;
 
   /** Prefix for step names when several boards share a timeline ("board-a: U-Boot: dhcp"). */
   #label: string;
 
-  constructor(console: SerialConsole, steps: Steps, uboot: UBootTarget, timeoutMs = 30_000, label = "") {
+  constructor(console: SerialConsole, steps: StepRecorder, uboot: UBootTarget, timeoutMs = 30_000, label = "") {
     this.#label = label ? `${label}: ` : "";
     this.console = console;
     this.uboot = uboot;

@@ -11,6 +11,9 @@ export interface FailureContext {
   scenario?: string;
   target?: string;
   step?: string;
+  /** The timeline's id of that step (the innermost one the failure left), and the board it acted on. */
+  stepId?: number;
+  board?: string;
   /** What the step waited for or required, in words a person reads. */
   expected?: string;
   /** The line or value that decided the failure (e.g. the panic line). */
@@ -51,7 +54,9 @@ export abstract class BootlabFailure extends Error {
   /** A multi-line report: what failed, where, what was expected, what was seen, the console tail. */
   report(): string {
     const c = this.context;
-    const where = [c.scenario, c.target, c.step && `step "${c.step}"`].filter(Boolean).join(" · ");
+    // The board, where a lab has several (a board named as its target goes without saying).
+    const board = c.board !== undefined && c.board !== c.target ? `board ${c.board}` : undefined;
+    const where = [c.scenario, c.target, board, c.step && `step "${c.step}"`].filter(Boolean).join(" · ");
     const lines = [`${KIND_TITLE[this.kind]}: ${this.message}`];
     if (where) lines.push(`  where:    ${where}`);
     if (c.at) lines.push(`  at:       ${c.at}`);

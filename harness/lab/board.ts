@@ -2,7 +2,7 @@
 // driver". Every wait is a named step with a deadline.
 
 import type { Machine } from "../machine/machine.ts";
-import type { Steps } from "../scenario/steps.ts";
+import { onBoard, type StepRecorder } from "../timeline/recorder.ts";
 import { LinuxShell } from "../console/linux-shell.ts";
 import type { SerialConsole } from "../console/serial-console.ts";
 import type { Target } from "../targets/catalogue.ts";
@@ -26,7 +26,7 @@ export class Board {
   readonly target: Target;
   readonly machine: Machine;
   readonly mac: string;
-  #steps: Steps;
+  #steps: StepRecorder;
   #timeouts: BoardTimeouts;
   #shell: LinuxShell | undefined;
   #lan: () => LabLan | undefined;
@@ -48,7 +48,7 @@ export class Board {
   readonly #overlay: ((role: string, image: ImageRef) => Promise<DriveFile>) | undefined;
 
   constructor(
-    name: string, machine: Machine, mac: string, steps: Steps, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined,
+    name: string, machine: Machine, mac: string, steps: StepRecorder, timeouts: BoardTimeouts, lan: () => LabLan | undefined = () => undefined,
     o: { silentIfDead?: { ms: number; what: string }; overlay?: (role: string, image: ImageRef) => Promise<DriveFile> } = {},
   ) {
     this.#silentIfDead = o.silentIfDead;
@@ -58,7 +58,8 @@ export class Board {
     this.target = machine.target;
     this.machine = machine;
     this.mac = mac;
-    this.#steps = steps;
+    // Every step this board (and its consoles) runs is its own on the timeline, whoever calls it.
+    this.#steps = onBoard(steps, name);
     this.#timeouts = timeouts;
   }
 

@@ -2,9 +2,9 @@
 // they share. It owns all of them, so whatever happens in the scenario, closing the lab stops everything.
 
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import type { Owner } from "../lifecycle/owner.ts";
-import type { Steps } from "../scenario/steps.ts";
+import type { StepRecorder } from "../timeline/recorder.ts";
 import type { Target } from "../targets/catalogue.ts";
 import { Machine } from "../machine/machine.ts";
 import { type BootMedia, checkCommandLine, type DriveFile, macFor, type MachinePlan, type NicPlan, qemuArgs, shellQuote } from "../machine/qemu-args.ts";
@@ -19,6 +19,7 @@ import { type ImageRef, KeptMedium, MediaStore, type MediumRef } from "../media/
 import { flashRole } from "../media/board-flash.ts";
 import { callSite } from "../errors/stack.ts";
 import { type BootSwitch, romBootFromDisk, romBootFromDownload } from "../machine/boot-rom.ts";
+import type { Timeline, TimelineBoard } from "../timeline/model.ts";
 
 export { KeptMedium };
 export type { ImageRef, MediumRef };
@@ -75,7 +76,7 @@ export class Lab {
   readonly artifacts: string;
   readonly boards: Board[] = [];
   #owner: Owner;
-  #steps: Steps;
+  #steps: StepRecorder;
   #timeouts: BoardTimeouts;
   #lan: Promise<LabLan> | undefined;
   #seed: string;
@@ -84,7 +85,7 @@ export class Lab {
   #media: MediaStore;
 
   constructor(o: {
-    owner: Owner; steps: Steps; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string;
+    owner: Owner; steps: StepRecorder; runDir: string; artifacts: string; timeouts: BoardTimeouts; seed: string;
     /** false: every boot is cold and nothing is saved (--no-snapshots). */
     snapshots?: boolean;
     note?: (line: string) => void;
@@ -105,7 +106,7 @@ export class Lab {
    * Options only count on the first call.
    */
   lan(opts: LanOptions = {}): Promise<LabLan> {
-    this.#lan ??= LabLan.create({ owner: this.#owner, artifacts: this.artifacts, seed: this.#seed, opts })
+    this.#lan ??= LabLan.create({ owner: this.#owner, artifacts: this.artifacts, seed: this.#seed, opts, clock: () => this.#steps.now() })
       .then((lan) => (this.#lanNow = lan));
     return this.#lan;
   }
@@ -116,6 +117,38 @@ export class Lab {
   }
 
   #lanNow: LabLan | undefined;
+  #boots: { board: Board; artifacts: string; startedMs: number }[] = [];
+
+  /**
+   * The boards and the LAN as the run's timeline.json keeps them (after the lab closed: transcripts and
+   * logs are complete). File paths are relative to the lab's artifacts folder.
+   */
+  timeline(): { boards: TimelineBoard[]; lan?: Timeline["lan"] } {
+    const rel = (p: string) => relative(this.artifacts, p);
+    const boards = this.#boots.map(({ board, artifacts, startedMs }): TimelineBoard => {
+      const t = board.console.transcript;
+      const recent = t.recent();
+      const raw = t.path.replace(/\.log$/, ".raw");
+      const file = (p: string) => (existsSync(p) ? rel(p) : undefined);
+      const files = { consoleRaw: file(raw), repro: file(join(artifacts, "repro.sh")), qemuCmdline: file(join(artifacts, "qemu-cmdline.txt")) };
+      return {
+        name: board.name, target: board.target.name, startedMs: Math.round(startedMs), mac: board.mac,
+        files: { console: rel(t.path), ...Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) },
+        console: recent.lines.map((l) => ({ atMs: Math.round(startedMs + l.atMs), text: l.text })),
+        omitted: recent.omitted,
+      };
+    });
+    const lan = this.#lanNow;
+    if (!lan) return { boards };
+    const byMac = new Map(this.#boots.map((b) => [b.board.mac.toLowerCase(), b.board.name]));
+    const files = { pcap: "lan.pcap", log: "lan-log.json" };
+    try {
+      return { boards, lan: { subnet: lan.subnet, events: lan.timelineEvents(byMac), files } };
+    } catch (e) {
+      // The run's record must survive a LAN whose objects a scenario broke (test/scenarios/blame/bootlab-bug.ts).
+      return { boards, lan: { subnet: lan.subnet, events: [], files, unrecorded: String(e) } };
+    }
+  }
 
   /**
    * The failure as the lab's own logs see it: a device's "File not found" for a name the lab never
@@ -191,13 +224,16 @@ export class Lab {
           overlay: (role, image) => this.#media.drive(name, role, image),
         });
         this.boards.push(board);
+        // Where the console's times count from, on the run's axis.
+        const startedMs = this.#steps.now() - (performance.now() - machine.console.transcript.t0);
+        this.#boots.push({ board, artifacts, startedMs });
         if (hit && lookup) await this.#restore(board, machine, lookup, lan, t0);
         return { board, machine, overlays: drives.disks.map((d) => d.file), lookup };
       } catch (e) {
         releases.forEach((r) => r());
         throw e;
       }
-    });
+    }, { board: name });
     if (snap && lookup && !lookup.hit) await this.#prepareSnapshot(board, machine, snap, lookup, overlays, t0);
     return board;
   }
@@ -283,13 +319,13 @@ export class Lab {
       if (snap.at === "shell") await board.shell();
       else await board.uboot();
       await snap.prepare?.(board);
-    });
+    }, { board: board.name });
     if (!lookup.canSave) return;
     const coldMs = Math.round(performance.now() - t0);
     await this.#steps.run(`save snapshot "${lookup.name}"`, async () => {
       const ip = board.leasedIp();
       await this.#policy.save({ machine, lookup, target: board.target.name, overlays, coldMs, ...(ip ? { lease: { mac: board.mac, ip } } : {}) });
-    });
+    }, { board: board.name });
   }
 }
 

@@ -18,6 +18,7 @@ import { TftpServer } from "../services/tftp/server.ts";
 import { NbdServer } from "../services/nbd/server.ts";
 import type { TransferConfig } from "../services/tftp/transfer.ts";
 import { type TftpMiss, tftpMisses } from "./blame.ts";
+import type { LanEvent } from "../timeline/model.ts";
 
 export interface LanOptions {
   /** The subnet in CIDR form (default 192.168.1.0/24). */
@@ -44,6 +45,22 @@ export function parseSubnet(subnet: string): { network: number; prefix: number }
   return { network: (ipToNumber(m[1]!) & mask) >>> 0, prefix };
 }
 
+interface LabLanInit {
+  owner: Owner;
+  artifacts: string;
+  seed: string;
+  opts: LanOptions;
+  /** The time every log of the LAN is on (default performance.now()). */
+  clock?: () => number;
+}
+
+/** Fault firings listed one by one in timeline.json; the rest are summed up in one event. */
+const MAX_FIRINGS = 1000;
+
+function sizeOf(bytes: number): string {
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${bytes} B`;
+}
+
 export class LabLan {
   readonly segment: LanSegment;
   readonly server: LabHost;
@@ -53,7 +70,7 @@ export class LabLan {
   /** Files the TFTP server hands out by name (checked before `tftpRoot`). */
   readonly tftpFiles = new Map<string, Uint8Array>();
   /** NBD on the server host, port 10809: exports added with `nbd.addFile` / `nbd.addBytes`. */
-  readonly nbd = new NbdServer();
+  readonly nbd: NbdServer;
   /** TFTP on the server host, port 69 (set once the LAN is created). */
   tftp!: TftpServer;
   readonly subnet: string;
@@ -63,10 +80,13 @@ export class LabLan {
   #pcap: PcapWriter;
   #artifacts: string;
   #owner: Owner;
+  /** The time every log of this LAN is on (the run's axis: ms since the run began). */
+  readonly clock: () => number;
   /** TFTP servers on other lab hosts (a next-server that is not the DHCP server), by host name. */
   readonly extraTftp = new Map<string, { host: LabHost; server: TftpServer; files: Map<string, Uint8Array> }>();
 
-  private constructor(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }) {
+  private constructor(o: LabLanInit) {
+    this.clock = o.clock ?? (() => performance.now());
     const { network, prefix } = parseSubnet(o.opts.subnet ?? "192.168.1.0/24");
     this.subnet = `${numberToIp(network)}/${prefix}`;
     this.prefix = prefix;
@@ -74,7 +94,7 @@ export class LabLan {
     this.#owner = o.owner;
     let seed = 0;
     for (const ch of o.seed) seed = (Math.imul(seed, 31) + ch.charCodeAt(0)) >>> 0;
-    this.segment = new LanSegment("lan0", o.owner, seed);
+    this.segment = new LanSegment("lan0", o.owner, seed, this.clock);
     this.#pcap = new PcapWriter(join(o.artifacts, "lan.pcap"));
     this.segment.onFrame((e) => {
       this.#pcap.write(e.frame, e.wallMs);
@@ -87,8 +107,9 @@ export class LabLan {
       serverIp, prefix,
       pool: { start: numberToIp(network + 100), end: numberToIp(network + Math.min(199, 2 ** (32 - prefix) - 2)) },
       ...o.opts.dhcp,
-    });
-    this.http = new LabHttpServer();
+    }, this.clock);
+    this.http = new LabHttpServer(this.clock);
+    this.nbd = new NbdServer({ clock: this.clock });
     const stopHttp = this.http.attach(this.server, 80);
     const stopNbd = this.nbd.attach(this.server);
     o.owner.adopt("lan capture and log", async () => {
@@ -114,13 +135,13 @@ export class LabLan {
     });
   }
 
-  static async create(o: { owner: Owner; artifacts: string; seed: string; opts: LanOptions }): Promise<LabLan> {
+  static async create(o: LabLanInit): Promise<LabLan> {
     const lan = new LabLan(o);
     const dhcpSocket = await serveDhcp(lan.server, lan.dhcp);
     o.owner.adopt("dhcp server", () => dhcpSocket.close());
     // A function, not the map itself: the server snapshots a map at start, and scenarios add files later.
     lan.tftp = await TftpServer.start({
-      network: lan.server, root: o.opts.tftpRoot, files: (name) => lan.tftpFiles.get(name), transfer: o.opts.tftp,
+      network: lan.server, root: o.opts.tftpRoot, files: (name) => lan.tftpFiles.get(name), transfer: o.opts.tftp, clock: lan.clock,
       ...(o.opts.tftpUploads ? { write: true } : {}),
     });
     o.owner.adopt("tftp server", () => lan.tftp.close());
@@ -159,7 +180,7 @@ export class LabLan {
   async addTftpHost(name: string, ip: string): Promise<{ host: LabHost; server: TftpServer; files: Map<string, Uint8Array> }> {
     const host = this.addHost(name, ip);
     const files = new Map<string, Uint8Array>();
-    const server = await TftpServer.start({ network: host, files: (f) => files.get(f) });
+    const server = await TftpServer.start({ network: host, files: (f) => files.get(f), clock: this.clock });
     this.#owner.adopt(`tftp server on ${name}`, () => server.close());
     const entry = { host, server, files };
     this.extraTftp.set(name, entry);
@@ -172,6 +193,77 @@ export class LabLan {
       ...tftpMisses(this.server.name, this.tftp?.log ?? []),
       ...[...this.extraTftp.values()].flatMap((t) => tftpMisses(t.host.name, t.server.log)),
     ];
+  }
+
+  /**
+   * The LAN's transactions and fault firings as the run's timeline keeps them, each named by the board on
+   * the other end when its MAC (or the address the lab leased to it) says which. `boards`: MAC → board.
+   */
+  timelineEvents(boards: Map<string, string>): LanEvent[] {
+    // A board's address: what the lab's hosts learned by ARP (static addresses too), or leased to its MAC.
+    const byIp = new Map<string, string>();
+    for (const h of this.hosts) {
+      for (const [ip, mac] of h.arpTable) {
+        const b = boards.get(mac.toLowerCase());
+        if (b) byIp.set(ip, b);
+      }
+    }
+    for (const e of this.dhcp.log) {
+      const b = boards.get(e.mac.toLowerCase());
+      if (b && e.ip && (e.reply === "ACK" || e.reply === "BOOTREPLY")) byIp.set(e.ip, b);
+    }
+    const who = (ip: string) => byIp.get(ip.replace(/:\d+$/, "")) ?? undefined;
+    const named = (b: string | undefined) => (b === undefined ? {} : { board: b });
+    const out: LanEvent[] = [];
+    for (const e of this.dhcp.log) {
+      out.push({
+        kind: "dhcp", atMs: e.atMs, ...named(boards.get(e.mac.toLowerCase())),
+        summary: `${e.request} → ${e.reply ?? "no answer"}${e.ip ? ` ${e.ip}` : ""}${e.file ? ` file ${e.file}` : ""}${e.note ? ` (${e.note})` : ""}`,
+        ...(e.reply === undefined || e.reply === "NAK" ? { problem: true } : {}),
+      });
+    }
+    const tftp = [{ host: this.server.name, server: this.tftp }, ...[...this.extraTftp.values()].map((t) => ({ host: t.host.name, server: t.server }))];
+    for (const { host, server } of tftp) {
+      if (!server) continue;
+      for (const t of [...server.log, ...server.active()]) {
+        const done = server.log.includes(t);
+        out.push({
+          kind: "tftp", atMs: Math.round(t.startedAtMs), endMs: Math.round(t.startedAtMs + t.durationMs), ...named(who(t.client.address)),
+          summary: `${t.kind === "read" ? "RRQ" : "WRQ"} ${t.file} from ${host}: ${sizeOf(t.bytes)}, ${done ? t.outcome : "unfinished"}` +
+            `${t.retransmits ? `, ${t.retransmits} retransmits` : ""}${t.error ? ` (${t.error.message})` : ""}`,
+          ...(!done || t.outcome !== "ok" ? { problem: true } : {}),
+        });
+      }
+    }
+    for (const h of this.http.log) {
+      out.push({
+        kind: "http", atMs: h.atMs, endMs: h.atMs + h.ms, ...named(who(h.client)),
+        summary: `${h.method} ${h.path} → ${h.status}, ${sizeOf(h.bytes)}`, ...(h.status >= 400 ? { problem: true } : {}),
+      });
+    }
+    for (const s of this.nbd.sessions) {
+      out.push({
+        kind: "nbd", atMs: Math.round(s.startedAtMs), ...(s.endedAtMs !== undefined ? { endMs: Math.round(s.endedAtMs) } : {}), ...named(who(s.client)),
+        summary: `NBD ${s.export ?? "(no export)"}: ${s.reads} reads ${sizeOf(s.readBytes)}, ${s.writes} writes ${sizeOf(s.writeBytes)}, ${s.outcome ?? s.state}`,
+        ...(s.errors.length || ["refused", "protocol-error", "server-error"].includes(s.outcome ?? "") ? { problem: true } : {}),
+      });
+    }
+    // A long lossy transfer fires thousands of times: the first ones show the pattern, lan-log.json has them all.
+    const firings = this.segment.faults.log;
+    for (const f of firings.slice(0, MAX_FIRINGS)) {
+      out.push({ kind: "fault", atMs: f.atMs ?? 0, ...named(f.port === this.server.name ? undefined : f.port), summary: `fault "${f.rule}": ${f.action} frame ${f.frameNumber} from ${f.port} (${f.summary})`, problem: true });
+    }
+    if (firings.length > MAX_FIRINGS) {
+      const rest = firings.slice(MAX_FIRINGS);
+      out.push({
+        kind: "fault", atMs: rest[0]!.atMs ?? 0, endMs: rest.at(-1)!.atMs ?? 0, problem: true,
+        summary: `${rest.length} more fault firings until ${((rest.at(-1)!.atMs ?? 0) / 1000).toFixed(1)} s, not listed here (lan-log.json has every one)`,
+      });
+    }
+    for (const d of this.segment.duplicateMacs) {
+      out.push({ kind: "duplicate-mac", atMs: Math.round(d.at), summary: `${d.mac} on two live ports: ${d.ports.join(" and ")}`, problem: true });
+    }
+    return out.sort((a, b) => a.atMs - b.atMs);
   }
 
   /** Adds another host of the lab's own (e.g. a separate TFTP server named by next-server). */

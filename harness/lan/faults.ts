@@ -92,6 +92,8 @@ export interface FaultFiring {
   frameNumber: number;
   port: string;
   summary: string;
+  /** When, on the switch's clock (when the switch gave one). */
+  atMs?: number;
 }
 
 export interface Delivery {
@@ -151,7 +153,7 @@ export class FaultEngine {
   }
 
   /** Decides what becomes of one frame entering the switch from `port`. */
-  decide(frame: Uint8Array, port: string): Delivery[] {
+  decide(frame: Uint8Array, port: string, atMs?: number): Delivery[] {
     const n = ++this.#frameNumber;
     if (this.#rules.length === 0) return [{ frame, delayMs: 0 }];
     const facts = classify(frame);
@@ -164,7 +166,7 @@ export class FaultEngine {
         : r.rule.probability !== undefined ? r.random() < r.rule.probability
         : true;
       if (!hit) continue;
-      this.log.push({ rule: r.rule.name, action: r.rule.action, frameNumber: n, port, summary: facts.summary });
+      this.log.push({ rule: r.rule.name, action: r.rule.action, frameNumber: n, port, summary: facts.summary, ...(atMs !== undefined ? { atMs: Math.round(atMs) } : {}) });
       switch (r.rule.action) {
         case "drop":
           return [];

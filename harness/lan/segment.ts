@@ -15,7 +15,7 @@ export interface FrameEvent {
   /** The port the frame came in on. */
   port: string;
   frame: Uint8Array;
-  /** Milliseconds since the segment started. */
+  /** Milliseconds on the segment's clock (since it started; in a lab, since the run began). */
   at: number;
   /** Unix time in milliseconds (for captures). */
   wallMs: number;
@@ -53,8 +53,12 @@ export class LanSegment {
   readonly faults: FaultEngine;
   #timers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(name: string, owner: Owner, seed = 1) {
+  #clock: () => number;
+
+  /** `clock`: the time frames and firings are logged at, in ms (default: since the segment was made). */
+  constructor(name: string, owner: Owner, seed = 1, clock?: () => number) {
     this.name = name;
+    this.#clock = clock ?? (() => performance.now() - this.#t0);
     this.faults = new FaultEngine(seed);
     owner.adopt(`lan ${name}`, () => this.close());
   }
@@ -152,7 +156,7 @@ export class LanSegment {
       this.counters.malformed++;
       return;
     }
-    for (const d of this.faults.decide(frame, port.name)) {
+    for (const d of this.faults.decide(frame, port.name, this.#clock())) {
       if (d.delayMs <= 0) this.#forward(port, d.frame);
       else {
         const t = setTimeout(() => {
@@ -167,8 +171,8 @@ export class LanSegment {
   /** Switches a frame (after faults): taps see what really went across. */
   #forward(port: Port, frame: Uint8Array): void {
     this.counters.frames++;
-    const now = performance.now() - this.#t0;
-    const event: FrameEvent = { port: port.name, frame, at: now, wallMs: this.#wall0 + now };
+    const now = this.#clock();
+    const event: FrameEvent = { port: port.name, frame, at: now, wallMs: this.#wall0 + performance.now() - this.#t0 };
     for (const t of this.#taps) t(event);
     if (!(frame[6]! & 1)) this.#learn(bytesToMac(frame, 6), port, now);
     const out = frame[0]! & 1 ? undefined : this.#macTable.get(bytesToMac(frame, 0));

@@ -16,6 +16,7 @@ import { makeContext } from "./context.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
 import { Transcript } from "../console/transcript.ts";
 import { projectRoot } from "../paths.ts";
+import { boardOfFailure, type Timeline } from "../timeline/model.ts";
 
 export interface ScenarioResult {
   id: string;
@@ -166,6 +167,7 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
   const steps = new Steps();
   const log = new Transcript(join(artifacts, "run.log"), steps.t0);
   const t0 = performance.now();
+  const startedAt = new Date().toISOString();
   const lab = new Lab({
     owner, steps, runDir, artifacts, seed: `${s.id}@${targetName}`,
     snapshots: o.snapshots ?? snapshotsDefault(), note: (l) => log.note(l),
@@ -192,12 +194,19 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
     failure = lab.reconsider(failure);
     // A scenario error raised inside bootlab still names the scenario's line that made the call.
     const at = failure.kind === "scenario" && !failure.context.at ? userSite(failure.stack) : undefined;
+    // A failure raised outside any step (the scenario's deadline) is blamed on the step it interrupted.
+    const interrupted = failure.context.stepId === undefined ? steps.currentRecord() : undefined;
+    const stepId = failure.context.stepId ?? interrupted?.id;
+    // The console tail comes from the board whose step failed (the last boot of that name), never simply the first board.
+    const boardName = boardOfFailure({ board: failure.context.board, stepId }, steps.records, lab.boards.map((b) => b.name));
+    const board = [...lab.boards].reverse().find((b) => b.name === boardName);
     failure = failure.withContext({
       ...(at ? { at } : {}),
       scenario: s.id,
       target: targetName,
-      step: steps.current(),
-      consoleTail: lab.boards[0]?.console.stream.tail(),
+      ...(interrupted ? { step: interrupted.name, stepId: interrupted.id } : {}),
+      ...(boardName !== undefined ? { board: boardName } : {}),
+      ...(board ? { consoleTail: board.console.stream.tail() } : {}),
     });
   }
   if (failure) steps.cutShort({ kind: failure.kind, message: failure.message });
@@ -224,13 +233,37 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
     durationMs: performance.now() - t0, steps: steps.records, summary: steps.summary(), artifacts,
   };
   if (failure) log.note(failure.report());
+  let recorded: ReturnType<Lab["timeline"]> = { boards: [] };
+  try {
+    recorded = lab.timeline();
+  } catch (e) {
+    // The run's record is written whatever a scenario did to the lab's objects.
+    log.note(`timeline.json has no boards: reading them failed: ${String(e)}`);
+  }
+  const { boards, lan } = recorded;
   await log.close();
-  writeFileSync(join(artifacts, "timeline.json"), JSON.stringify({
-    scenario: s.id, name: s.header.name, target: targetName, status, durationMs: Math.round(result.durationMs),
-    failure: failure ? { kind: failure.kind, message: failure.message, context: { ...failure.context, consoleTail: undefined } } : undefined,
-    expectedFailureSeen,
-    steps: steps.records.map((r) => ({ ...r, startMs: Math.round(r.startMs), endMs: r.endMs === undefined ? undefined : Math.round(r.endMs) })),
-  }, null, 2) + "\n");
+  const c = failure?.context;
+  const timeline: Timeline = {
+    format: 2, scenario: s.id, name: s.header.name, target: targetName, status, startedAt, durationMs: Math.round(result.durationMs),
+    ...(failure && c ? {
+      failure: {
+        kind: failure.kind, message: failure.message, report: failure.report(),
+        ...pick(c, ["stepId", "step", "board", "expected", "seen", "consoleTail", "at", "fix"]),
+      },
+    } : {}),
+    ...(expectedFailureSeen !== undefined ? { expectedFailureSeen } : {}),
+    steps: steps.records.map((r) => ({ ...r, startMs: Math.round(r.startMs), ...(r.endMs === undefined ? {} : { endMs: Math.round(r.endMs) }) })),
+    boards, ...(lan ? { lan } : {}),
+    files: { runLog: "run.log", ...(failure ? { failure: "failure.txt" } : {}) },
+  };
+  writeFileSync(join(artifacts, "timeline.json"), JSON.stringify(timeline, null, 2) + "\n");
   if (failure) writeFileSync(join(artifacts, "failure.txt"), failure.report() + "\n");
   return result;
+}
+
+/** The fields of `o` named in `keys` that are set. */
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }

@@ -15,7 +15,8 @@ const cli = (...args: string[]) => {
 
 test("cli: `bootlab CMD --help` prints that command's usage and exits 0; an unknown option exits 2", () => {
   for (const [cmd, line] of [
-    ["run", /^ {2}bootlab run <files or folders> \[--target NAME\[,NAME\]\|all\][^\n]*\n +\[--jobs N\] \[--no-snapshots\]\n$/],
+    ["run", /^ {2}bootlab run <files or folders> \[--target NAME\[,NAME\]\|all\][^\n]*\n +\[--jobs N\] \[--no-snapshots\] \[--html FILE\]\n +every run writes DIR\/index\.html[^\n]*\n[^\n]*--html FILE writes it there too\n$/],
+    ["report", /^ {2}bootlab report <folders or timeline\.json files> \[--html FILE\]\n +the HTML report made afterwards/],
     ["doctor", /^ {2}bootlab doctor \[--packages\] \[--no-preflight\]\n/],
     ["serve", /bootlab serve tftp --root DIR[\s\S]*bootlab serve dhcp --config FILE/],
     ["cache", /^ {2}bootlab cache \[list\|prune\|clear\]/],

@@ -86,10 +86,13 @@ export class DhcpServer {
   #declined = new Set<string>();
   /** Remaining requests to ignore, by kind ("BOOTP", "DISCOVER", "REQUEST", …) — a fault a scenario sets. */
   #withhold = new Map<string, number>();
-  #t0 = performance.now();
+  #clock: () => number;
 
-  constructor(config: DhcpConfig) {
+  /** `clock`: the log's time in ms (default: since this server was made); a lab gives its run's axis. */
+  constructor(config: DhcpConfig, clock?: () => number) {
     this.config = { leaseSeconds: 3600, bootp: true, ...config };
+    const t0 = performance.now();
+    this.#clock = clock ?? (() => performance.now() - t0);
   }
 
   host(entry: DhcpHostEntry): void {
@@ -140,7 +143,7 @@ export class DhcpServer {
 
   /** Decides the answer to one datagram from a client. Never throws. */
   handle(bytes: Uint8Array): DhcpDecision {
-    const atMs = Math.round(performance.now() - this.#t0);
+    const atMs = Math.round(this.#clock());
     const m = decodeBootp(bytes);
     if (typeof m === "string") {
       const entry = { atMs, mac: "?", xid: 0, request: "malformed", note: m };

@@ -24,9 +24,12 @@ export class LabHttpServer {
   readonly server: Server;
   #routes = new Map<string, HttpHandler>();
   #statics: { prefix: string; dir: string }[] = [];
-  #t0 = performance.now();
+  #clock: () => number;
 
-  constructor() {
+  /** `clock`: the log's time in ms (default: since this server was made); a lab gives its run's axis. */
+  constructor(clock?: () => number) {
+    const t0 = performance.now();
+    this.#clock = clock ?? (() => performance.now() - t0);
     this.server = createServer((req, res) => void this.#dispatch(req, res));
   }
 
@@ -56,6 +59,7 @@ export class LabHttpServer {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t = performance.now();
+    const at = this.#clock();
     const raw = (req.url ?? "/").split("?")[0]!;
     // A guest's "%zz" must be its 400, not a URIError that escapes this un-awaited promise and ends the run.
     let path: string | undefined;
@@ -72,7 +76,7 @@ export class LabHttpServer {
     }) as typeof res.write;
     res.on("finish", () => {
       this.log.push({
-        atMs: Math.round(t - this.#t0), client: req.socket.remoteAddress ?? "?", method: req.method ?? "?", path: path ?? raw,
+        atMs: Math.round(at), client: req.socket.remoteAddress ?? "?", method: req.method ?? "?", path: path ?? raw,
         status: res.statusCode, bytes, ms: Math.round(performance.now() - t),
       });
     });
