@@ -192,7 +192,7 @@ export async function flashInFactory(ctx: Pick<ScenarioContext, "lab" | "target"
  */
 export async function bootFromStorage(ctx: Pick<ScenarioContext, "lab" | "target">, storage: KeptMedium, o: { silentAfterStartingKernelMs?: number } = {}): Promise<{ board: Board; sh: LinuxShell; ready: string }> {
   const { lab, target } = ctx;
-  const board = await lab.boot(target, { name: "board", bootSwitch: "sd", disks: [storage] });
+  const board = await lab.boot(target, { name: "from-storage", bootSwitch: "sd", disks: [storage] });
   await board.firstOutput();
   await distroBootFindsExtlinux(board);
   await board.kernelSpeaks(o.silentAfterStartingKernelMs ?? 15_000);

@@ -8,7 +8,7 @@ import { bootFromStorage, flashRelease } from "../../harness/flows/factory-flash
 export default scenario({
   name: "seed 003: a first stage written at the wrong offset leaves the board dead after the switch",
   targets: ["virt-armhf", "virt-arm64"],
-  expectFailure: { kind: "product", message: "nothing boots from its storage", step: "board: first console output after power-on" },
+  expectFailure: { kind: "product", message: "nothing boots from its storage", step: "from-storage: first console output after power-on" },
 }, async (ctx) => {
   const { storage } = await flashRelease(ctx, { variant: { firstStageMisplacedBytes: 512 * 1024 } });
   await bootFromStorage(ctx, storage);

@@ -6,7 +6,7 @@ import { bootFromStorage, flashRelease } from "../../harness/flows/factory-flash
 export default scenario({
   name: "seed 003: a wrong console= in extlinux.conf — 'Starting kernel ...' and then silence",
   targets: ["virt-armhf", "virt-arm64"],
-  expectFailure: { kind: "product", message: "after 'Starting kernel ...'", step: "board: the kernel's first console output" },
+  expectFailure: { kind: "product", message: "after 'Starting kernel ...'", step: "from-storage: the kernel's first console output" },
 }, async (ctx) => {
   const { storage } = await flashRelease(ctx, { variant: { console: "ttyS0" } });
   await bootFromStorage(ctx, storage);

@@ -30,8 +30,8 @@ test("factory flashing (seed 003): blank → flashed → boots from storage; a t
       if (r.id === "factory-flash/blank-to-shell") {
         assert.ok(!r.expectedFailureSeen);
         assert.match(log, /flashing: boot ROM, switch on usb: USB download of u-boot\.stm32: \d+-byte first stage, checksum good: running it/);
-        assert.match(log, /board: boot ROM, switch on sd: fsbl1 \(partition 1, LBA 34\): \d+-byte first stage, checksum good: running it/);
-        const board = readFileSync(join(r.artifacts, "board", `console-ttyAMA0.log`), "utf8");
+        assert.match(log, /from-storage: boot ROM, switch on sd: fsbl1 \(partition 1, LBA 34\): \d+-byte first stage, checksum good: running it/);
+        const board = readFileSync(join(r.artifacts, "from-storage", `console-ttyAMA0.log`), "utf8");
         assert.match(board, /Found \/boot\/extlinux\/extlinux\.conf/);
         assert.match(board, /bootlab-initramfs: root \/dev\/vda4 mounted/);
       } else {
