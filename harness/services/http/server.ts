@@ -69,11 +69,21 @@ export class LabHttpServer {
       path = undefined;
     }
     let bytes = 0;
+    const size = (chunk: unknown) => (!chunk || typeof chunk === "function" ? 0 : typeof chunk === "string" ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length);
     const write = res.write.bind(res);
     res.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (chunk && typeof chunk !== "function") bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : (chunk as Uint8Array).length;
+      bytes += size(chunk);
       return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof res.write;
+    // A body given to end() (route handlers answer with res.end(bytes)) counts too — once: a runtime whose
+    // end() goes through write() has counted it already.
+    const end = res.end.bind(res);
+    res.end = ((chunk: unknown, ...rest: unknown[]) => {
+      const before = bytes;
+      const r = (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest);
+      if (bytes === before) bytes += size(chunk);
+      return r;
+    }) as typeof res.end;
     res.on("finish", () => {
       this.log.push({
         atMs: Math.round(at), client: req.socket.remoteAddress ?? "?", method: req.method ?? "?", path: path ?? raw,
