@@ -18,6 +18,7 @@ import { SERVE_DHCP_USAGE, serveDhcpCommand } from "../services/dhcp/serve.ts";
 import { aptInstallLine, hostRequirements, missingRequirements } from "../host/requirements.ts";
 import { preflightAll } from "../machine/preflight.ts";
 import { cmdFlash, FLASH_USAGE } from "./flash.ts";
+import { cmdConsole, CONSOLE_USAGE } from "./console.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
@@ -26,6 +27,7 @@ const USAGE = `bootlab — test how a device boots, without the device
                                   every run writes DIR/index.html (default out/), an HTML report of
                                   the pairs it ran; --html FILE writes it there too
 ${FLASH_USAGE.trimEnd()}
+${CONSOLE_USAGE.trimEnd()}
   bootlab report <folders or timeline.json files> [--html FILE]
                                   the HTML report made afterwards from timeline.json files (default
                                   FILE: index.html in the first folder)
@@ -218,6 +220,7 @@ async function main(argv: string[]): Promise<number> {
     case "fixtures": return await cmdFixtures(rest);
     case "cache": return cmdCache(rest);
     case "flash": return await cmdFlash(rest, printResult);
+    case "console": return await cmdConsole(rest);
     case "report": return cmdReport(rest);
     case "serve":
       if (rest[0] === "tftp") return await serveTftp(rest.slice(1));

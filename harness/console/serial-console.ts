@@ -12,6 +12,7 @@ export class SerialConsole {
   readonly transcript: Transcript;
   #socket: Socket | undefined;
   #decoder = new TextDecoder("utf-8");
+  #taps = new Set<(bytes: Uint8Array) => void>();
 
   constructor(name: string, transcriptPath: string, bad: BadPattern[], t0?: number) {
     this.name = name;
@@ -26,6 +27,7 @@ export class SerialConsole {
   }
 
   feed(bytes: Uint8Array): void {
+    for (const tap of this.#taps) tap(bytes);
     const text = this.#decoder.decode(bytes, { stream: true }).replace(/\r/g, "");
     this.transcript.write(text);
     this.stream.push(text);
@@ -34,6 +36,21 @@ export class SerialConsole {
   send(text: string): void {
     if (!this.#socket || this.#socket.destroyed) return;
     this.#socket.write(text);
+  }
+
+  /** Raw bytes to the port, as a terminal sends them (keys, escape sequences). */
+  sendBytes(bytes: Uint8Array): void {
+    if (!this.#socket || this.#socket.destroyed) return;
+    this.#socket.write(bytes);
+  }
+
+  /**
+   * Every byte the port sends from now on, undecoded (\r and escape sequences kept), for a terminal attached
+   * to it. Returns the function that detaches the tap.
+   */
+  tap(listener: (bytes: Uint8Array) => void): () => void {
+    this.#taps.add(listener);
+    return () => this.#taps.delete(listener);
   }
 
   sendLine(line: string): void {

@@ -1,0 +1,56 @@
+// `bootlab console` through a real pseudo-terminal: util-linux `script` gives the command a pty (as a person's
+// terminal would), the test types into it. The board boots to a shell, a typed command runs on it, the bench
+// prompt (Ctrl-]) pulls the cable and plugs a USB stick the guest then sees, `quit` switches the board off —
+// and nothing is left running.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { projectRoot } from "../../harness/paths.ts";
+import { buildVfat } from "../../harness/images/vfat.ts";
+import { qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
+
+const isDeno = "Deno" in globalThis;
+
+test("console: a board at the terminal through a pty — type, bench prompt (cable, USB stick), quit leaves nothing running", async () => {
+  const d = tempDir("bootlab-console-");
+  const target = secondRuntime ? "virt-arm64" : "virt-armhf";
+  const stick = join(d.path, "stick.img");
+  await buildVfat(stick, [{ path: "HELLO.TXT", data: "from the bench\n" }], { sizeMiB: 8 });
+  const runtime = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
+  const child = spawn("script", ["-qfec", `${runtime} console ${target} --out ${join(d.path, "out")}`, "/dev/null"], {
+    cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },
+  });
+  let seen = "";
+  child.stdout.on("data", (b: Buffer) => (seen += b.toString("utf8")));
+  child.stderr.on("data", (b: Buffer) => (seen += b.toString("utf8")));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const waitFor = async (re: RegExp, what: string, ms = 120_000) => {
+    const t0 = Date.now();
+    while (!re.test(seen)) {
+      if (Date.now() - t0 > ms) throw new Error(`no ${what} within ${ms / 1000} s; the terminal showed:\n${seen.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const type = (s: string) => child.stdin.write(s);
+  try {
+    await waitFor(/Ctrl-\] for the bench prompt/, "the attach line");
+    type("echo typed-$((6*7))\r");
+    await waitFor(/typed-42/, "the typed command's output");
+    type("\x1dcable down\r");
+    await waitFor(/\[bootlab\] cable pulled/, "the cable pulled");
+    type("\x1dusb plug " + stick + "\r");
+    await waitFor(/\[bootlab\] USB stick hotstick0 plugged in/, "the stick plugged");
+    type("i=0; while [ ! -b /dev/sda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; mount -t vfat /dev/sda /mnt && cat /mnt/HELLO.TXT\r");
+    await waitFor(/^from the bench/m, "the stick's file read by the guest");
+    type("\x1dno such thing\r");
+    await waitFor(/not a command: "no such thing"/, "the bench prompt refusing a bad command");
+    type("\x1dquit\r");
+    await waitFor(/detached; the board is switched off/, "the detach line");
+    assert.equal(await exited, 0, seen.slice(-2000));
+    assert.deepEqual(qemuProcesses(d.path), [], "no QEMU left running");
+  } finally {
+    child.kill("SIGKILL");
+    d.remove();
+  }
+});
