@@ -1,6 +1,6 @@
 // A host of the lab's own on the LAN segment (the "server" of a scenario: 192.168.1.10 and friends).
 // It speaks ARP (answers, asks, gratuitous), IPv4 with reassembly, ICMP echo both ways, UDP (offered to
-// services through the DatagramNetwork interface) and TCP (tcp.ts). Malformed frames are counted by
+// services through the DatagramNetwork interface) and TCP (tcp/). Malformed frames are counted by
 // reason, never thrown.
 
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from "./packets/arp.ts";
@@ -11,7 +11,7 @@ import {
 } from "./packets/ipv4.ts";
 import { Reassembler } from "./reassembly.ts";
 import { ACK, decodeTcp, encodeTcp, RST, seqAdd, SYN } from "./packets/tcp.ts";
-import { TcpConnection } from "./tcp.ts";
+import { TcpConnection } from "./tcp/connection.ts";
 import type { LanSegment, PortHandle } from "./segment.ts";
 import type { DatagramNetwork, DatagramSocket, Endpoint } from "../net/datagram.ts";
 import { ScenarioError } from "../errors/failures.ts";
