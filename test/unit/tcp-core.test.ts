@@ -224,6 +224,20 @@ test("tcp core: three duplicate ACKs resend the lost segment before the retransm
   assert.ok(sim.now - t0 < 200, `took ${sim.now - t0} ms: the timer, not the duplicate ACKs, repaired it`);
 });
 
+test("tcp core: two segments lost from one window: the partial ACK resends the second at once (NewReno), no RTO", () => {
+  const sim = new Sim();
+  sim.open();
+  let nth = 0;
+  sim.fault = (from, seg) => (from === "a" && seg.payload.length && (++nth === 2 || nth === 5) ? "drop" : "pass");
+  const data = blob(30 * 1460, 17);
+  const t0 = sim.now;
+  sim.take("a", sim.a.write(data, sim.now));
+  sim.run(() => sim.received.b.length === data.length);
+  same(sim.received.b, data);
+  assert.equal(sim.a.stats.retransmits, 2);
+  assert.ok(sim.now - t0 < 200, `took ${sim.now - t0} ms: a timeout, not the ACKs, repaired it`);
+});
+
 test("tcp core: the advertised window is the reader's free space, and the sender never overruns it", () => {
   const buf = 32 * 1024;
   const sim = new Sim({ receiveBuffer: buf });

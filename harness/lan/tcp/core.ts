@@ -165,6 +165,8 @@ export class TcpCore {
   #rto: number;
   #retries = 0;
   #dupAcks = 0;
+  /** After a fast retransmit, the highest sequence sent then: ACKs short of it are partial (RFC 6582). */
+  #recover: number | undefined;
   /** What the one timer is for, and when it fires. */
   #timer: { kind: "retransmit" | "persist" | "time-wait"; at: number } | undefined;
   #persistBackoff = 0;
@@ -308,6 +310,7 @@ export class TcpCore {
       return this.#flush();
     }
     this.stats.retransmits++;
+    this.#recover = undefined;
     this.#rto = Math.min(this.#rto * 2, this.config.maxRtoMs);
     this.#cwnd = 2 * this.#peerMss;
     if (this.#state === "SYN_SENT") this.#emitSyn(SYN);
@@ -485,6 +488,13 @@ export class TcpCore {
       this.#send.drop(Math.min(advanced, this.#send.length));
       this.#sndUna = seg.ack;
       this.#dupAcks = 0;
+      if (this.#recover !== undefined && seqLt(seg.ack, this.#recover)) {
+        // NewReno: a partial ACK means the next segment of that window was lost too; resend it now
+        // rather than wait a whole RTO for each hole of a burst.
+        this.stats.retransmits++;
+        const n = Math.min(this.#send.length, this.#peerMss);
+        if (n > 0) this.#emit(ACK | PSH, this.#sndUna, this.#send.slice(0, n));
+      } else this.#recover = undefined;
       this.#retries = 0;
       this.#persistBackoff = 0;
       this.#rto = this.config.initialRtoMs;
@@ -502,11 +512,13 @@ export class TcpCore {
         }
       }
     } else if (
-      advanced === 0 && seg.payload.length === 0 && !(seg.flags & FIN) && this.#sndWnd === oldWnd
-      && seqLt(this.#sndUna, this.#sndNxt)
+      advanced === 0 && seg.payload.length === 0 && !(seg.flags & FIN) && (this.#sndWnd > 0 || oldWnd === 0) && seqLt(this.#sndUna, this.#sndNxt)
     ) {
-      // A pure duplicate (no data, same window: not a window update). Three say the segment at sndUna was lost.
-      if (++this.#dupAcks === 3) {
+      // A duplicate: no data, nothing new acknowledged. Its window may differ a little (a receiver's free space
+      // moves with its reader; ours does too), so only a window that closed is not counted. Three say the
+      // segment at sndUna was lost.
+      if (++this.#dupAcks === 3 && this.#recover === undefined) {
+        this.#recover = this.#sndMax;
         this.stats.retransmits++;
         this.#cwnd = Math.max(2 * this.#peerMss, Math.floor(this.#cwnd / 2));
         const n = Math.min(this.#send.length, this.#peerMss);
