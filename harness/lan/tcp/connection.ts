@@ -32,6 +32,9 @@ export class TcpConnection extends Duplex {
   #running = false;
   #gone = false;
   #pendingWrite: (() => void) | undefined;
+  #idleMs = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastActivity = 0;
   #onEstablished: ((err?: Error) => void) | undefined;
 
   constructor(o: {
@@ -46,6 +49,7 @@ export class TcpConnection extends Duplex {
     this.#clock = o.clock ?? (() => performance.now());
     this.core = new TcpCore({ localPort: o.localPort, remotePort: o.remotePort, iss: o.iss, config: o.config });
     this.#onEstablished = o.onEstablished;
+    this.#lastActivity = this.#clock();
   }
 
   get state(): TcpState {
@@ -59,9 +63,33 @@ export class TcpConnection extends Duplex {
   // Socket-like details that HTTP and ssh2 code look for.
   setNoDelay(): this { return this; }
   setKeepAlive(): this { return this; }
-  setTimeout(): this { return this; }
   ref(): this { return this; }
   unref(): this { return this; }
+
+  /**
+   * As net.Socket's: 'timeout' after `ms` without a segment either way (0: never). node:http closes idle
+   * keep-alive connections this way; without it an idle guest would hold a connection slot for ever.
+   */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (cb) this.once("timeout", cb);
+    this.#idleMs = ms > 0 ? ms : 0;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    if (this.#idleMs && !this.#gone) this.#armIdle(this.#idleMs);
+    return this;
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#gone || !this.#idleMs) return;
+      const quiet = this.#clock() - this.#lastActivity;
+      if (quiet >= this.#idleMs) {
+        this.emit("timeout");
+        if (!this.#gone && !this.destroyed) this.#armIdle(this.#idleMs);
+      } else this.#armIdle(this.#idleMs - quiet);
+    }, ms);
+  }
 
   /** Active open: sends SYN. */
   connect(): void {
@@ -75,6 +103,7 @@ export class TcpConnection extends Duplex {
 
   /** Handles one segment from the peer. */
   receive(seg: TcpSegment): void {
+    this.#lastActivity = this.#clock();
     this.#run(this.core.receive(seg, this.#clock()));
   }
 
@@ -161,6 +190,8 @@ export class TcpConnection extends Duplex {
     this.#gone = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     this.#wire.forget();
   }
 
@@ -174,6 +205,7 @@ export class TcpConnection extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#lastActivity = this.#clock();
     const out = this.core.write(chunk, this.#clock());
     if (!out.accepted) {
       cb(Object.assign(new Error("TCP connection is closed"), { code: "EPIPE" }));
