@@ -178,7 +178,7 @@ export class TcpConnection extends Duplex {
   }
 
   #releaseWriter(): void {
-    if (this.#pendingWrite && (this.core.sendBuffered < SEND_HIGH_WATER || this.core.state === "CLOSED")) {
+    if (this.#pendingWrite && this.core.sendBuffered < SEND_HIGH_WATER) {
       const cb = this.#pendingWrite;
       this.#pendingWrite = undefined;
       cb();
@@ -225,9 +225,8 @@ export class TcpConnection extends Duplex {
     const out = this.core.abort(this.#clock());
     for (const seg of out.segments) this.#wire.send(seg);
     this.#forget();
-    const pending = this.#pendingWrite;
+    // A write still waiting for room is dropped with the stream (as net.Socket's is).
     this.#pendingWrite = undefined;
     cb(err);
-    pending?.();
   }
 }
