@@ -1,4 +1,4 @@
-// A fake clock for code that arms real timers (harness/lan/tcp.ts): while installed, setTimeout and
+// A fake clock for code that arms real timers (the TFTP server's driver): while installed, setTimeout and
 // clearTimeout keep timers in a list instead, and the fuzz input decides when the next one fires. Timers armed
 // before installing, or by ids it never gave out, go to the real functions.
 

@@ -19,7 +19,7 @@ const REGISTRY: Record<string, Entry> = {
     load: async () => (await import("./lan-host.ts")).lanHostArea(),
   },
   tcp: {
-    drives: "decodeTcp and TcpConnection (open, data, out of order, FIN/RST, retransmission on a fake clock) with the application in between",
+    drives: "decodeTcp and the pure TcpCore (open, data, out of order, windows, FIN/RST, retransmission and persist timers on a number clock) with the application writing and reading in between",
     load: async () => (await import("./tcp.ts")).tcpArea(),
   },
   dhcp: { drives: "decodeBootp and DhcpServer.handle on sequences of client datagrams", load: async () => (await import("./dhcp.ts")).dhcpArea() },

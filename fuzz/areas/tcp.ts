@@ -1,26 +1,24 @@
-// The lab's TCP (harness/lan/packets/tcp.ts and harness/lan/tcp.ts): a guest's segments, decoded with their
-// checksums and options, drive one TcpConnection through passive or active open, data in order and out of
-// it, window updates, duplicate ACKs, FIN and RST — with the application writing, ending and destroying in
-// between, and its retransmission timers fired on a fake clock. What the connection sends must encode and
-// decode, and every byte it delivers must be a byte the guest sent at that place in the stream.
+// The lab's TCP (harness/lan/packets/tcp.ts and the pure core harness/lan/tcp/core.ts): a guest's segments,
+// decoded with their checksums and options, drive one TcpCore through passive or active open, data in order and
+// out of it, window updates, duplicate ACKs, FIN and RST — with the application writing, ending, aborting and
+// reading (or not: a closing window) in between, and its timers fired on a plain-number clock. What the
+// connection sends must encode and decode, every byte it delivers must be a byte the guest sent at that place
+// in the stream, nothing follows its end, and what it holds for the reader never exceeds its receive buffer.
 
 import type { Area, Mutator } from "../area.ts";
-import { setImmediate } from "node:timers";
-import { FakeTimers } from "../fake-timers.ts";
 import { BYTE_MUTATORS, concat, interestingValue, putUint } from "../mutators/bytes.ts";
 import { LAB } from "../mutators/packets.ts";
 import { recordMutators } from "../mutators/records.ts";
 import { decodeRecords, encodeRecords } from "../records.ts";
 import { checksum, ipToBytes, PROTO_TCP } from "../../harness/lan/packets/ipv4.ts";
 import { ACK, decodeTcp, encodeTcp, FIN, PSH, RST, SYN, seqDiff, type TcpSegment } from "../../harness/lan/packets/tcp.ts";
-import { TcpConnection } from "../../harness/lan/tcp.ts";
+import { TcpCore, type TcpOutput } from "../../harness/lan/tcp/core.ts";
 
 const ISS = 1000;
 const GUEST_PORT = 40000;
 const OUR_PORT = 80;
 /** Records shorter than a TCP header are the application's (or the clock's) turn. */
 const APP = { WRITE: 0, END: 1, DESTROY: 2, TIMER: 3 } as const;
-const turn = () => new Promise<void>((r) => setImmediate(r));
 
 function pseudo(length: number): number {
   const s = ipToBytes(LAB.guestIp), d = ipToBytes(LAB.serverIp);
@@ -146,76 +144,74 @@ export function tcpArea(): Area {
     mutators: recordMutators({ inner: [...segmentMutators, ...segmentMutators, appMutator, ...BYTE_MUTATORS], fixed: 1, maxRecords: 48 }),
     maxBytes: 32 * 1024,
     expects: ["state:ESTABLISHED", "state:CLOSED", "state:SYN_RCVD", "state:CLOSE_WAIT", "state:FIN_WAIT", "state:TIME_WAIT", "malformed", "no connection"],
-    async run(input) {
+    run(input) {
       const [ctl = new Uint8Array(0), ...records] = decodeRecords(input);
-      const clock = new FakeTimers();
-      const restore = clock.install();
+      let now = 0;
       const sent: TcpSegment[] = [];
       const fromGuest: { rel: number; payload: Uint8Array }[] = [];
-      let conn: TcpConnection | undefined;
+      let core: TcpCore | undefined;
       let irs: number | undefined;
       let delivered = 0;
       let malformed = 0;
-      const open = () => {
-        const c = new TcpConnection({
-          localPort: OUR_PORT, remoteAddress: LAB.guestIp, remotePort: GUEST_PORT, iss: ISS,
-          wire: { send: (s) => sent.push(s), forget: () => {} },
-        });
-        c.on("error", () => {});
-        c.on("data", (d: Buffer) => {
-          if (irs === undefined) throw new Error("TCP: data delivered before a SYN was seen");
-          const bad = sentThere(fromGuest, delivered, d);
-          if (bad >= 0) throw new Error(`TCP: delivered a byte at stream offset ${bad} that the guest never sent there`);
-          delivered += d.length;
-        });
-        return c;
+      let gone = false;
+      const take = (out: TcpOutput) => {
+        sent.push(...out.segments);
+        for (const e of out.events) {
+          if (gone) throw new Error(`TCP: event ${e.type} after the connection was closed`);
+          if (e.type === "data") {
+            if (irs === undefined) throw new Error("TCP: data delivered before a SYN was seen");
+            const bad = sentThere(fromGuest, delivered, e.data);
+            if (bad >= 0) throw new Error(`TCP: delivered a byte at stream offset ${bad} that the guest never sent there`);
+            delivered += e.data.length;
+          } else if (e.type === "closed" || e.type === "error") gone = true;
+        }
+        if (core && core.unread > core.config.receiveBuffer) throw new Error(`TCP: ${core.unread} bytes unread, over the ${core.config.receiveBuffer}-byte receive buffer`);
+        if (out.timerAt !== undefined && out.timerAt < now) throw new Error(`TCP: a timer deadline ${out.timerAt} in the past (now ${now})`);
       };
-      try {
-        if ((ctl[0] ?? 0) & 1) (conn = open()).connect();
-        for (const r of records) {
-          if (r.length < 20) {
-            const kind = (r[0] ?? 0) % 4;
-            if (!conn) continue;
-            if (kind === APP.WRITE) conn.write(new Uint8Array(((r[1] ?? 0) + 1) * 64).fill(0x61));
-            else if (kind === APP.END) conn.end();
-            else if (kind === APP.DESTROY) conn.destroy();
-            else for (let i = 0; i <= (r[1] ?? 0) % 4; i++) clock.fireNext();
-            await turn();
-            continue;
+      const open = () => new TcpCore({ localPort: OUR_PORT, remotePort: GUEST_PORT, iss: ISS, config: { receiveBuffer: 64 * 1024 } });
+      if ((ctl[0] ?? 0) & 1) take((core = open()).connect(now));
+      for (const r of records) {
+        now += 1;
+        if (r.length < 20) {
+          const kind = (r[0] ?? 0) % 4;
+          if (!core) continue;
+          if (kind === APP.WRITE) take(core.write(new Uint8Array(((r[1] ?? 0) + 1) * 64).fill(0x61), now));
+          else if (kind === APP.END) take(core.end(now));
+          else if (kind === APP.DESTROY) take(core.abort(now));
+          else {
+            for (let i = 0; i <= (r[1] ?? 0) % 4 && core.timerAt !== undefined; i++) take(core.onTimer((now = Math.max(now, core.timerAt))));
           }
-          const s = decodeTcp(r, LAB.guestIp, LAB.serverIp);
-          if (typeof s === "string") {
-            malformed++;
-            continue;
-          }
-          if (!conn) {
-            // A listener opens a connection for a SYN alone, as LabHost does.
-            if ((s.flags & (SYN | ACK | RST)) !== SYN) continue;
-            conn = open();
-            irs = s.seq;
-            conn.accept(s);
-          } else {
-            if (irs === undefined && conn.state === "SYN_SENT" && (s.flags & (SYN | ACK)) === (SYN | ACK) && s.ack === ISS + 1) irs = s.seq;
-            if (irs !== undefined && s.payload.length) fromGuest.push({ rel: seqDiff(s.seq, (irs + 1) >>> 0), payload: s.payload });
-            conn.receive(s);
-          }
-          await turn();
+          // The reader: takes everything on some turns, lags on others (a closing window).
+          if ((r[1] ?? 0) & 0x80) take(core.consumed(core.unread, now));
+          continue;
         }
-        for (const s of sent) {
-          if (s.window > 0xffff || !Number.isInteger(s.seq) || s.seq < 0 || s.seq > 0xffffffff || s.payload.length > 65535) {
-            throw new Error(`TCP: sent a segment that cannot be on the wire (seq ${s.seq}, window ${s.window}, ${s.payload.length} bytes)`);
-          }
-          const back = decodeTcp(encodeTcp(s, LAB.serverIp, LAB.guestIp), LAB.serverIp, LAB.guestIp);
-          if (typeof back === "string") throw new Error(`TCP: a segment we sent does not decode: ${back}`);
+        const s = decodeTcp(r, LAB.guestIp, LAB.serverIp);
+        if (typeof s === "string") {
+          malformed++;
+          continue;
         }
-        const state = conn?.state;
-        if (!state) return malformed ? "malformed:" : "no connection:";
-        return `state:${state}`;
-      } finally {
-        conn?.destroy();
-        restore();
-        await turn();
+        if (!core) {
+          // A listener opens a connection for a SYN alone, as LabHost does.
+          if ((s.flags & (SYN | ACK | RST)) !== SYN) continue;
+          core = open();
+          irs = s.seq;
+          take(core.accept(s, now));
+        } else {
+          if (irs === undefined && core.state === "SYN_SENT" && (s.flags & (SYN | ACK)) === (SYN | ACK) && s.ack === ISS + 1) irs = s.seq;
+          if (irs !== undefined && s.payload.length) fromGuest.push({ rel: seqDiff(s.seq, (irs + 1) >>> 0), payload: s.payload });
+          take(core.receive(s, now));
+        }
       }
+      for (const s of sent) {
+        if (s.window > 0xffff || !Number.isInteger(s.window) || !Number.isInteger(s.seq) || s.seq < 0 || s.seq > 0xffffffff || s.payload.length > 65535) {
+          throw new Error(`TCP: sent a segment that cannot be on the wire (seq ${s.seq}, window ${s.window}, ${s.payload.length} bytes)`);
+        }
+        const back = decodeTcp(encodeTcp(s, LAB.serverIp, LAB.guestIp), LAB.serverIp, LAB.guestIp);
+        if (typeof back === "string") throw new Error(`TCP: a segment we sent does not decode: ${back}`);
+      }
+      const state = core?.state;
+      if (!state) return malformed ? "malformed:" : "no connection:";
+      return `state:${state}`;
     },
   };
 }

@@ -36,3 +36,11 @@ export function portFlag(name: string, value: string | true | undefined, dflt: n
   if (!(n >= 1 && n <= 65535)) throw new ScenarioError(`--${name} ${p} is not a port number`, { expected: "an integer from 1 to 65535" });
   return n;
 }
+
+/** A count flag (--max-transfers 64): a whole number from 1 up, or the default when absent. */
+export function countFlag(name: string, value: string | true | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = typeof value === "string" && /^[0-9]{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1)) throw new ScenarioError(`--${name} ${value === true ? "(no value)" : value} is not a count`, { expected: "a whole number from 1 up" });
+  return n;
+}

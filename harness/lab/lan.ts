@@ -108,7 +108,7 @@ export class LabLan {
       pool: { start: numberToIp(network + 100), end: numberToIp(network + Math.min(199, 2 ** (32 - prefix) - 2)) },
       ...o.opts.dhcp,
     }, this.clock);
-    this.http = new LabHttpServer(this.clock);
+    this.http = new LabHttpServer({}, this.clock);
     this.nbd = new NbdServer({ clock: this.clock });
     const stopHttp = this.http.attach(this.server, 80);
     const stopNbd = this.nbd.attach(this.server);

@@ -1,6 +1,6 @@
 // A host of the lab's own on the LAN segment (the "server" of a scenario: 192.168.1.10 and friends).
 // It speaks ARP (answers, asks, gratuitous), IPv4 with reassembly, ICMP echo both ways, UDP (offered to
-// services through the DatagramNetwork interface) and TCP (tcp.ts). Malformed frames are counted by
+// services through the DatagramNetwork interface) and TCP (tcp/). Malformed frames are counted by
 // reason, never thrown.
 
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from "./packets/arp.ts";
@@ -11,7 +11,7 @@ import {
 } from "./packets/ipv4.ts";
 import { Reassembler } from "./reassembly.ts";
 import { ACK, decodeTcp, encodeTcp, RST, seqAdd, SYN } from "./packets/tcp.ts";
-import { TcpConnection } from "./tcp.ts";
+import { TcpConnection } from "./tcp/connection.ts";
 import type { LanSegment, PortHandle } from "./segment.ts";
 import type { DatagramNetwork, DatagramSocket, Endpoint } from "../net/datagram.ts";
 import { ScenarioError } from "../errors/failures.ts";
@@ -23,7 +23,30 @@ export interface LabHostConfig {
   ip: string;
   /** Prefix length of the subnet, e.g. 24. */
   prefix: number;
+  /** What one host keeps per peer; see DEFAULT_LAB_HOST_LIMITS for why each default. */
+  limits?: Partial<LabHostLimits>;
 }
+
+export interface LabHostLimits {
+  /** ARP entries kept, least recently learnt forgotten first. */
+  arpEntries: number;
+  /** Addresses being resolved at once (each holds up to 64 packets and a timer); past it, packets are dropped. */
+  pendingArp: number;
+  /** TCP connections at once, all ports; a SYN past it gets RST. */
+  tcpConnections: number;
+  /** Of those, handshakes not yet completed (a SYN flood holds only these). */
+  tcpHalfOpen: number;
+}
+
+export const DEFAULT_LAB_HOST_LIMITS: Readonly<LabHostLimits> = {
+  // A /24 holds 254 neighbours; a guest sending from spoofed addresses must not grow the table beyond that.
+  arpEntries: 256,
+  // Our replies go to a few boards; a burst of answers to spoofed senders must not arm a timer each.
+  pendingArp: 32,
+  // A lab host serves a few boards, each with a handful of HTTP/NBD/SSH connections at a time.
+  tcpConnections: 256,
+  tcpHalfOpen: 64,
+};
 
 interface UdpBinding {
   handler: (data: Uint8Array, from: Endpoint) => void;
@@ -51,9 +74,11 @@ export class LabHost implements DatagramNetwork {
   /** Addresses this host also answers ARP for: a conflicting host, impersonated. */
   #claimed = new Set<string>();
   #closed = false;
+  readonly limits: Readonly<LabHostLimits>;
 
   constructor(segment: LanSegment, cfg: LabHostConfig) {
     this.name = cfg.name;
+    this.limits = { ...DEFAULT_LAB_HOST_LIMITS, ...cfg.limits };
     this.mac = cfg.mac;
     this.ip = cfg.ip;
     this.prefix = cfg.prefix;
@@ -89,8 +114,23 @@ export class LabHost implements DatagramNetwork {
     }
   }
 
-  #learn(ip: string, mac: string): void {
+  /** Keeps ip → mac, forgetting the least recently learnt entry when the table is full. */
+  #remember(ip: string, mac: string): void {
+    const known = this.arpTable.delete(ip);
+    if (!known && this.arpTable.size >= this.limits.arpEntries) {
+      this.arpTable.delete(this.arpTable.keys().next().value!);
+      this.#count("arp: entry forgotten (table full)");
+    }
     this.arpTable.set(ip, mac);
+  }
+
+  /** TCP connections open now (all states but closed). */
+  get tcpConnections(): number {
+    return this.#tcp.size;
+  }
+
+  #learn(ip: string, mac: string): void {
+    this.#remember(ip, mac);
     const pending = this.#pendingArp.get(ip);
     if (pending) {
       clearTimeout(pending.timer);
@@ -104,7 +144,7 @@ export class LabHost implements DatagramNetwork {
     if (typeof p0 === "string") return this.#count(`malformed: ${p0.split(":")[0]}`);
     if (p0.dst !== this.ip && p0.dst !== "255.255.255.255" && p0.dst !== this.broadcastIp) return;
     // A packet from a neighbour tells us its MAC too (saves an ARP round trip for replies).
-    if (p0.src !== "0.0.0.0" && !this.arpTable.has(p0.src)) this.arpTable.set(p0.src, srcMac);
+    if (p0.src !== "0.0.0.0" && !this.arpTable.has(p0.src)) this.#remember(p0.src, srcMac);
     const p = this.#reasm.push(p0, performance.now());
     if (!p) return;
     if (p.protocol === PROTO_ICMP) {
@@ -135,7 +175,7 @@ export class LabHost implements DatagramNetwork {
     const conn = this.#tcp.get(key);
     if (conn) return conn.receive(seg);
     const listener = this.#tcpListeners.get(seg.dstPort);
-    if (listener && (seg.flags & (SYN | ACK | RST)) === SYN) {
+    if (listener && (seg.flags & (SYN | ACK | RST)) === SYN && this.#roomForConnection()) {
       const c = this.#newConnection(src, seg.srcPort, seg.dstPort, (err) => {
         if (!err) listener(c);
       });
@@ -149,6 +189,28 @@ export class LabHost implements DatagramNetwork {
     this.sendIp(src, PROTO_TCP, encodeTcp({
       srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.flags & ACK ? seg.ack : 0, ack, flags: RST | ACK, window: 0, payload: new Uint8Array(0),
     }, this.ip, src));
+  }
+
+  /** Whether one more connection fits the limits; a refused SYN falls through to the RST below. */
+  #roomForConnection(): boolean {
+    if (this.#tcp.size >= this.limits.tcpConnections) {
+      this.#count("tcp: refused, too many connections");
+      return false;
+    }
+    let halfOpen = 0;
+    let oldest: TcpConnection | undefined;
+    for (const c of this.#tcp.values()) {
+      if (c.state !== "SYN_RCVD") continue;
+      halfOpen++;
+      oldest ??= c;
+    }
+    if (halfOpen >= this.limits.tcpHalfOpen && oldest) {
+      // A SYN flood: give up the oldest handshake for the new one. A real client answers our SYN-ACK within a
+      // round trip, so a flood must outpace the lab's own RTT to crowd it out (no SYN cookies needed here).
+      this.#count("tcp: oldest handshake dropped (too many)");
+      oldest.destroy();
+    }
+    return true;
   }
 
   #newConnection(remote: string, remotePort: number, localPort: number, onEstablished: (err?: Error) => void): TcpConnection {
@@ -208,6 +270,10 @@ export class LabHost implements DatagramNetwork {
     const pending = this.#pendingArp.get(dst);
     if (pending) {
       if (pending.frames.length < 64) pending.frames.push(packet);
+      return;
+    }
+    if (this.#pendingArp.size >= this.limits.pendingArp) {
+      this.#count("arp: too many unresolved, packet dropped");
       return;
     }
     const entry = { frames: [packet], tries: 0, timer: setTimeout(() => {}, 0) };

@@ -44,7 +44,13 @@ export class LanSegment {
   #taps: FrameTap[] = [];
   #t0 = performance.now();
   #wall0 = Date.now();
-  readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0 };
+  readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0, macsEvicted: 0, duplicateMacsDropped: 0 };
+  /**
+   * MAC table entries kept (least recently seen forgotten first, to be flooded and learnt again, as a full
+   * switch does). A lab segment has a few boards and lab hosts; 1024 is what a small switch holds, and a guest
+   * sending from random source MACs must not grow the table without end.
+   */
+  readonly maxMacs: number;
   /**
    * Source MACs seen on two ports that were both plugged in: two devices claiming one address (a cloned
    * factory block, a copied VM). Once per MAC and pair of ports, like a switch's "MAC flapping" log.
@@ -56,9 +62,10 @@ export class LanSegment {
   #clock: () => number;
 
   /** `clock`: the time frames and firings are logged at, in ms (default: since the segment was made). */
-  constructor(name: string, owner: Owner, seed = 1, clock?: () => number) {
+  constructor(name: string, owner: Owner, seed = 1, clock?: () => number, opts: { maxMacs?: number } = {}) {
     this.name = name;
     this.#clock = clock ?? (() => performance.now() - this.#t0);
+    this.maxMacs = opts.maxMacs ?? 1024;
     this.faults = new FaultEngine(seed);
     owner.adopt(`lan ${name}`, () => this.close());
   }
@@ -183,15 +190,28 @@ export class LanSegment {
     }
   }
 
+  /** MAC addresses the switch knows now (at most maxMacs). */
+  get macTableSize(): number {
+    return this.#macTable.size;
+  }
+
   #learn(mac: string, port: Port, now: number): void {
     const before = this.#macTable.get(mac);
+    // Delete first so the Map's order is least recently seen first: that one goes when the table is full.
+    this.#macTable.delete(mac);
+    if (before === undefined && this.#macTable.size >= this.maxMacs) {
+      this.#macTable.delete(this.#macTable.keys().next().value!);
+      this.counters.macsEvicted++;
+    }
     this.#macTable.set(mac, port.name);
     if (before === undefined || before === port.name) return;
     // A MAC that moved from a port whose device is gone (a board powered off) is a move, not a duplicate.
     if (!this.#ports.get(before)?.connected()) return;
     const pair = [before, port.name].sort() as [string, string];
     if (this.duplicateMacs.some((d) => d.mac === mac && d.ports[0] === pair[0] && d.ports[1] === pair[1])) return;
-    this.duplicateMacs.push({ mac, ports: pair, at: now });
+    // A real duplicate is one or two entries; a flood of moving MACs is reported by count past 100.
+    if (this.duplicateMacs.length >= 100) this.counters.duplicateMacsDropped++;
+    else this.duplicateMacs.push({ mac, ports: pair, at: now });
   }
 
   async close(): Promise<void> {

@@ -46,7 +46,7 @@ test("dhcp: a host entry gets its fixed address, next-server and boot file; repl
   assert.deepEqual(s.log.map((e) => `${e.request}→${e.reply}`), ["DISCOVER→OFFER", "REQUEST→ACK"]);
 });
 
-test("dhcp: clients without a host entry get pool addresses, stable per MAC, until the pool runs out", () => {
+test("dhcp: clients without a host entry get pool addresses, stable per MAC; once the pool runs out, a new client takes over the oldest offer nobody confirmed", () => {
   const s = server();
   const a = decodeBootp(s.handle(DISCOVER).reply!);
   const a2 = decodeBootp(s.handle(DISCOVER).reply!);
@@ -57,8 +57,14 @@ test("dhcp: clients without a host entry get pool addresses, stable per MAC, unt
   assert.equal(b.yiaddr, "192.168.1.101");
   const third = DISCOVER.slice();
   third[28 + 5] = third[28 + 5]! ^ 0xff; // another MAC
-  assert.equal(s.handle(third).reply, undefined);
-  assert.match(s.log.at(-1)!.note!, /no free pool address/);
+  const c = decodeBootp(s.handle(third).reply!);
+  assert.ok(typeof c !== "string");
+  assert.equal(c.yiaddr, "192.168.1.100");
+  assert.equal(s.stats.offersReclaimed, 1);
+  // A pool with no offer left to reclaim answers nothing (bounds.test.ts: bound leases are never taken).
+  const none = new DhcpServer({ serverIp: "192.168.1.10", prefix: 24 });
+  assert.equal(none.handle(third).reply, undefined);
+  assert.match(none.log.at(-1)!.note!, /no free pool address/);
 });
 
 test("dhcp: vendor-class rules pick the boot file (U-Boot vs udhcpc)", () => {

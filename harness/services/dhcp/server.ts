@@ -48,6 +48,8 @@ export interface DhcpConfig {
   vendorClasses?: VendorClassRule[];
   /** Answer plain BOOTP requests (no DHCP message type). Default true. */
   bootp?: boolean;
+  /** Entries kept in `log`, oldest dropped first. Default 10 000: more than any scenario asserts on. */
+  logLimit?: number;
 }
 
 export interface DhcpLogEntry {
@@ -81,7 +83,15 @@ export class DhcpServer {
   readonly config: DhcpConfig;
   readonly log: DhcpLogEntry[] = [];
   #hosts = new Map<string, DhcpHostEntry>();
+  /** Addresses by client MAC: offered (tentative) or bound. At most the pool's size. */
   #leases = new Map<string, string>();
+  /**
+   * Clients whose lease was acknowledged (or remembered). The others only hold an offer, which a new client
+   * takes over, oldest first, once the pool is empty: a flood of DISCOVERs from made-up MACs, which never
+   * REQUEST, cannot starve the board that does.
+   */
+  #bound = new Set<string>();
+  readonly stats = { offersReclaimed: 0, droppedLogEntries: 0 };
   /** Addresses a client found in use (DHCPDECLINE): never offered from the pool again (RFC 2131 4.3.3). */
   #declined = new Set<string>();
   /** Remaining requests to ignore, by kind ("BOOTP", "DISCOVER", "REQUEST", …) — a fault a scenario sets. */
@@ -90,9 +100,22 @@ export class DhcpServer {
 
   /** `clock`: the log's time in ms (default: since this server was made); a lab gives its run's axis. */
   constructor(config: DhcpConfig, clock?: () => number) {
-    this.config = { leaseSeconds: 3600, bootp: true, ...config };
+    this.config = { leaseSeconds: 3600, bootp: true, logLimit: 10_000, ...config };
     const t0 = performance.now();
     this.#clock = clock ?? (() => performance.now() - t0);
+  }
+
+  #record(entry: DhcpLogEntry): void {
+    if (this.log.length >= this.config.logLimit!) {
+      this.log.shift();
+      this.stats.droppedLogEntries++;
+    }
+    this.log.push(entry);
+  }
+
+  /** Addresses handed out from the pool (offered or bound). */
+  get leases(): number {
+    return this.#leases.size;
   }
 
   host(entry: DhcpHostEntry): void {
@@ -105,7 +128,10 @@ export class DhcpServer {
    */
   remember(mac: string, ip: string): void {
     const m = mac.toLowerCase();
-    if (!this.#hosts.has(m)) this.#leases.set(m, ip);
+    if (!this.#hosts.has(m)) {
+      this.#leases.set(m, ip);
+      this.#bound.add(m);
+    }
   }
 
   /** Ignores the next `count` requests of a kind — e.g. withhold("DISCOVER", 3): no OFFER for three tries. */
@@ -128,6 +154,13 @@ export class DhcpServer {
         return ip;
       }
     }
+    for (const [other, ip] of this.#leases) {
+      if (this.#bound.has(other)) continue;
+      this.#leases.delete(other);
+      this.#leases.set(mac, ip);
+      this.stats.offersReclaimed++;
+      return ip;
+    }
     return undefined;
   }
 
@@ -147,7 +180,7 @@ export class DhcpServer {
     const m = decodeBootp(bytes);
     if (typeof m === "string") {
       const entry = { atMs, mac: "?", xid: 0, request: "malformed", note: m };
-      this.log.push(entry);
+      this.#record(entry);
       return { entry };
     }
     const mac = m.chaddr.toLowerCase();
@@ -156,7 +189,7 @@ export class DhcpServer {
     const entry: DhcpLogEntry = {
       atMs, mac, xid: m.xid, request, vendorClass: optString(m, OPT.VENDOR_CLASS), requestedIp: optIp(m, OPT.REQUESTED_IP),
     };
-    this.log.push(entry);
+    this.#record(entry);
     if (m.op !== BOOTREQUEST) return (entry.note = "not a request", { entry });
     const left = this.#withhold.get(request) ?? 0;
     if (left > 0) {
@@ -167,6 +200,7 @@ export class DhcpServer {
     if (type === undefined && !this.config.bootp) return (entry.note = "BOOTP disabled", { entry });
     if (type === DHCP.RELEASE) {
       if (!this.#hosts.has(mac)) this.#leases.delete(mac);
+      this.#bound.delete(mac);
       return { entry };
     }
     if (type === DHCP.DECLINE) {
@@ -175,6 +209,7 @@ export class DhcpServer {
       const bad = entry.requestedIp ?? this.#leases.get(mac);
       if (bad) this.#declined.add(bad);
       this.#leases.delete(mac);
+      this.#bound.delete(mac);
       entry.note = "declined";
       return { entry };
     }
@@ -230,6 +265,8 @@ export class DhcpServer {
       } else o.set(OPT.MESSAGE, text(`requested address is not ${mac}'s`));
       reply.options = o;
     }
+    // A BOOTP client never confirms, and an ACKed one holds its address: neither is reclaimed.
+    if ((replyType === DHCP.ACK || replyType === undefined) && this.#leases.get(mac) === ip) this.#bound.add(mac);
     entry.reply = replyType === undefined ? "BOOTREPLY" : DHCP_TYPE_NAMES[replyType];
     if (!nak) Object.assign(entry, { ip, file: boot.file, nextServer: boot.nextServer });
     // A client without an address cannot take unicast to it: broadcast (RFC 2131 4.1).

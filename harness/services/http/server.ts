@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createReadStream, existsSync, realpathSync, statSync } from "node:fs";
 import { resolve, sep } from "node:path";
+import type { Duplex } from "node:stream";
 import type { LabHost } from "../../lan/host.ts";
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -19,18 +20,60 @@ export interface HttpLogEntry {
   ms: number;
 }
 
+export interface HttpServerLimits {
+  /**
+   * Connections served at once, over every attached port. A board fetches a few files one at a time; 64
+   * leaves room for many boards and a browser, and keeps one guest that opens connections and sits on them
+   * from taking all. Past it a connection gets 503 and is closed.
+   */
+  maxConnections: number;
+  /** Largest request body a client may declare (Content-Length); more gets 413. Uploads in a lab are images: 1 GiB. */
+  maxBodyBytes: number;
+  /** Largest request head (line and headers); more gets 431 (node:http's check). 16 KiB, node's default. */
+  maxHeaderBytes: number;
+  /** Entries kept in `log` (oldest dropped first, counted in `droppedLogEntries`). */
+  logLimit: number;
+  /** An idle keep-alive connection is closed after this long (node:http's keepAliveTimeout). */
+  keepAliveMs: number;
+  /** A connection that has sent no request this long after opening is closed: a slot is not a parking place. */
+  idleMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpServerLimits> = {
+  maxConnections: 64,
+  maxBodyBytes: 1024 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  logLimit: 10_000,
+  keepAliveMs: 5000,
+  // A guest sends its request right after connecting; 30 s covers a TCG guest stalled under load.
+  idleMs: 30_000,
+};
+
 export class LabHttpServer {
   readonly log: HttpLogEntry[] = [];
   readonly server: Server;
+  readonly limits: Readonly<HttpServerLimits>;
+  /** Log entries dropped because `logLimit` were kept; connections refused with 503. */
+  readonly stats = { droppedLogEntries: 0, refusedConnections: 0 };
   #routes = new Map<string, HttpHandler>();
   #statics: { prefix: string; dir: string }[] = [];
   #clock: () => number;
+  #connections = new Set<Duplex>();
+  /** Connections that sent at least one request. */
+  #requested = new WeakSet<object>();
 
   /** `clock`: the log's time in ms (default: since this server was made); a lab gives its run's axis. */
-  constructor(clock?: () => number) {
+  constructor(limits: Partial<HttpServerLimits> = {}, clock?: () => number) {
     const t0 = performance.now();
     this.#clock = clock ?? (() => performance.now() - t0);
-    this.server = createServer((req, res) => void this.#dispatch(req, res));
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...limits };
+    this.server = createServer({ maxHeaderSize: this.limits.maxHeaderBytes }, (req, res) => void this.#dispatch(req, res));
+    this.server.keepAliveTimeout = this.limits.keepAliveMs;
+  }
+
+  /** Connections open now. */
+  get connections(): number {
+    return this.#connections.size;
   }
 
   /** Serves a handler at an exact path. */
@@ -54,10 +97,35 @@ export class LabHttpServer {
 
   /** Listens on a lab host's TCP port. */
   attach(host: LabHost, port = 80): () => void {
-    return host.listenTcp(port, (conn) => this.server.emit("connection", conn));
+    return host.listenTcp(port, (conn) => this.accept(conn));
+  }
+
+  /** Serves one connection (a lab TCP connection or any Duplex), or answers 503 when at the limit. */
+  accept(conn: Duplex): void {
+    if (this.#connections.size >= this.limits.maxConnections) {
+      this.stats.refusedConnections++;
+      const text = `too many connections (${this.limits.maxConnections}); try again\n`;
+      conn.on("error", () => {});
+      conn.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n${text}`);
+      // A client that never reads cannot hold the connection open either.
+      const t = setTimeout(() => conn.destroy(), 2000);
+      conn.once("close", () => clearTimeout(t));
+      conn.resume();
+      return;
+    }
+    this.#connections.add(conn);
+    const idle = setTimeout(() => {
+      if (!this.#requested.has(conn)) conn.destroy();
+    }, this.limits.idleMs);
+    conn.once("close", () => {
+      clearTimeout(idle);
+      this.#connections.delete(conn);
+    });
+    this.server.emit("connection", conn);
   }
 
   async #dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#requested.add(req.socket);
     const t = performance.now();
     const at = this.#clock();
     const raw = (req.url ?? "/").split("?")[0]!;
@@ -85,6 +153,10 @@ export class LabHttpServer {
       return r;
     }) as typeof res.end;
     res.on("finish", () => {
+      if (this.log.length >= this.limits.logLimit) {
+        this.log.shift();
+        this.stats.droppedLogEntries++;
+      }
       this.log.push({
         atMs: Math.round(at), client: req.socket.remoteAddress ?? "?", method: req.method ?? "?", path: path ?? raw,
         status: res.statusCode, bytes, ms: Math.round(performance.now() - t),
@@ -92,6 +164,12 @@ export class LabHttpServer {
     });
     try {
       if (path === undefined) return this.#plain(res, 400, `bad %-escape in ${raw}\n`);
+      const declared = Number(req.headers["content-length"] ?? 0);
+      if (!(declared <= this.limits.maxBodyBytes)) {
+        // The body is not read: close after the answer rather than drain a gigabyte.
+        res.setHeader("Connection", "close");
+        return this.#plain(res, 413, `a ${req.headers["content-length"]}-byte body is over the ${this.limits.maxBodyBytes}-byte limit\n`);
+      }
       const handler = this.#routes.get(path);
       if (handler) return await handler(req, res);
       for (const s of this.#statics) {

@@ -155,6 +155,15 @@ export interface NbdServerOptions {
   maxOptionBytes?: number;
   /** Requests kept in `requests`; later ones are only counted in `droppedRequests`. Default 100 000. */
   requestLogLimit?: number;
+  /**
+   * Sessions served at once (lab LAN and host ports together). A board attaches one or two devices; 32
+   * leaves room for a bench of boards and keeps one client that opens connections without end from taking
+   * the process's memory and descriptors. Past it a connection is closed before the greeting (NBD has no
+   * busy reply; clients report the server hung up). Default 32.
+   */
+  maxSessions?: number;
+  /** Session logs kept in `sessions` (the oldest finished ones dropped first). Default 10 000. */
+  sessionLogLimit?: number;
   /** How long a closing connection may take to finish its FIN exchange before it is destroyed. Default 2000 ms. */
   lingerMs?: number;
   /** Called with each session's log when it ends (also kept in `sessions`). */
@@ -329,6 +338,10 @@ export class NbdServer {
   /** Every transmission request, up to `requestLogLimit`. */
   readonly requests: NbdRequestRecord[] = [];
   droppedRequests = 0;
+  /** Connections closed at once because `maxSessions` were being served; finished session logs dropped. */
+  readonly stats = { refusedSessions: 0, droppedSessionLogs: 0 };
+  readonly maxSessions: number;
+  readonly sessionLogLimit: number;
   #exports = new Map<string, ExportEntry>();
   #live = new Set<Session>();
   #closed = false;
@@ -342,10 +355,14 @@ export class NbdServer {
       maxPayloadBytes: opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD,
       maxOptionBytes: opts.maxOptionBytes ?? DEFAULT_MAX_OPTION_BYTES,
       requestLogLimit: opts.requestLogLimit ?? 100_000,
+      maxSessions: opts.maxSessions ?? 32,
+      sessionLogLimit: opts.sessionLogLimit ?? 10_000,
       lingerMs: opts.lingerMs ?? 2000,
       clock: opts.clock ?? (() => performance.now()),
       onSession: opts.onSession,
     };
+    this.maxSessions = this.#opts.maxSessions;
+    this.sessionLogLimit = this.#opts.sessionLogLimit;
     this.#host = {
       options: this.#opts,
       lookup: (name) => this.#exports.get(name),
@@ -402,7 +419,23 @@ export class NbdServer {
    * when the connection is closed; never rejects. The session's log is in `sessions` from the start.
    */
   serve(conn: Duplex, opts: ServeOptions = {}): Promise<void> {
+    if (this.#live.size >= this.maxSessions) {
+      this.stats.refusedSessions++;
+      conn.on("error", () => {});
+      return new Promise((resolvePromise) => {
+        conn.once("close", () => resolvePromise());
+        conn.destroy();
+      });
+    }
     const s = new Session(this.#host, this.#nextId++, conn, opts);
+    if (this.sessions.length >= this.sessionLogLimit) {
+      // Drop the oldest finished session's log; live ones are still being written.
+      const i = this.sessions.findIndex((l) => l.outcome !== undefined);
+      if (i >= 0) {
+        this.sessions.splice(i, 1);
+        this.stats.droppedSessionLogs++;
+      }
+    }
     this.sessions.push(s.log);
     this.#live.add(s);
     if (this.#closed) s.stop("the server was already closed");

@@ -4,21 +4,22 @@
 
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs, portFlag } from "../../cli/args.ts";
+import { countFlag, parseArgs, portFlag } from "../../cli/args.ts";
 import { untilSignal } from "../../cli/until-signal.ts";
 import { BootlabFailure, ScenarioError } from "../../errors/failures.ts";
 import { Owner } from "../../lifecycle/owner.ts";
 import { HostUdpNetwork } from "../../net/host-udp.ts";
-import { TftpServer } from "./server.ts";
+import { DEFAULT_TFTP_LIMITS, TftpServer, type TftpServerLimits } from "./server.ts";
 import { describeTransfer } from "./transfer.ts";
 
-export const SERVE_TFTP_USAGE = "bootlab serve tftp --root DIR [--port N (default 69)] [--host ADDR (default 127.0.0.1)] [--write]\n";
+export const SERVE_TFTP_USAGE = "bootlab serve tftp --root DIR [--port N (default 69)] [--host ADDR (default 127.0.0.1)] [--write]"
+  + ` [--max-transfers N (default ${DEFAULT_TFTP_LIMITS.maxTransfers})] [--max-per-client N (default ${DEFAULT_TFTP_LIMITS.maxTransfersPerClient})]\n`;
 
 /** Returns the exit status: 0 after a signal, 2 for bad arguments, 3 when the port cannot be bound. */
 export async function serveTftp(argv: string[]): Promise<number> {
-  let root: string, port: number, host: string, write: boolean;
+  let root: string, port: number, host: string, write: boolean, limits: Partial<TftpServerLimits>;
   try {
-    const a = parseArgs(argv, { root: "value", port: "value", host: "value", write: "switch", help: "switch" });
+    const a = parseArgs(argv, { root: "value", port: "value", host: "value", write: "switch", "max-transfers": "value", "max-per-client": "value", help: "switch" });
     if (a.flags.help) {
       process.stdout.write(SERVE_TFTP_USAGE);
       return 0;
@@ -36,6 +37,11 @@ export async function serveTftp(argv: string[]): Promise<number> {
     port = portFlag("port", a.flags.port, 69);
     host = (a.flags.host as string | undefined) ?? "127.0.0.1";
     write = a.flags.write === true;
+    // Past either, a request is answered "Server busy" (TFTP error 0) and the server goes on.
+    limits = {
+      maxTransfers: countFlag("max-transfers", a.flags["max-transfers"], DEFAULT_TFTP_LIMITS.maxTransfers),
+      maxTransfersPerClient: countFlag("max-per-client", a.flags["max-per-client"], DEFAULT_TFTP_LIMITS.maxTransfersPerClient),
+    };
   } catch (e) {
     process.stderr.write(`bootlab serve tftp: ${e instanceof Error ? e.message : String(e)}\n  usage: ${SERVE_TFTP_USAGE}`);
     return 2;
@@ -49,6 +55,7 @@ export async function serveTftp(argv: string[]): Promise<number> {
       port,
       root,
       write,
+      limits,
       onTransfer: (l) => process.stdout.write(`${new Date().toISOString()} ${describeTransfer(l)}\n`),
     });
   } catch (e) {

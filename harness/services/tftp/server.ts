@@ -33,7 +33,31 @@ export interface TftpServerOptions {
   onTransfer?: (log: TransferLog) => void;
   /** Milliseconds on a monotonic clock; tests may replace it. */
   clock?: () => number;
+  /** What one server (and one client of it) may take; see DEFAULT_TFTP_LIMITS for why each default. */
+  limits?: Partial<TftpServerLimits>;
 }
+
+export interface TftpServerLimits {
+  /** Transfers at once; past it a request gets ERROR 0 "Server busy" from the listening port. */
+  maxTransfers: number;
+  /** Transfers at once from one IP address (whatever its ports); past it, the same ERROR. */
+  maxTransfersPerClient: number;
+  /** Uploads at once: each holds up to transfer.maxWriteBytes in memory until stored. */
+  maxUploads: number;
+  /** Entries kept in `requests` and in `log` each, oldest dropped first (counted in stats). */
+  logLimit: number;
+}
+
+export const DEFAULT_TFTP_LIMITS: Readonly<TftpServerLimits> = {
+  // A bench of boards netbooting at once, each fetching a kernel, a DTB and an initrd in turn.
+  maxTransfers: 64,
+  // U-Boot and the Linux tftp clients fetch one file at a time; a few in parallel is a script, more a flood.
+  maxTransfersPerClient: 8,
+  // Flash backups are the only uploads a lab sees, one per board being recovered.
+  maxUploads: 4,
+  // Far more than any scenario asserts on; `bootlab serve tftp` running for weeks stays in bounds.
+  logLimit: 10_000,
+};
 
 /** One datagram that reached the listening port, whatever became of it. */
 export interface TftpRequestRecord {
@@ -57,6 +81,11 @@ export interface TftpServerStats {
   ignored: number;
   /** Datagrams to a transfer's port from another endpoint (answered with ERROR 5, RFC 1350). */
   strangers: number;
+  /** Requests answered "Server busy" because a limit was reached. */
+  busy: number;
+  /** Entries dropped from `requests` and `log` because `logLimit` were kept. */
+  droppedRequests: number;
+  droppedLogs: number;
 }
 
 interface Active {
@@ -73,6 +102,15 @@ interface Active {
   queue: TransferAction[];
   running: boolean;
   closed: boolean;
+  /** Lets go of a file's bytes shared with other transfers of it. */
+  releaseFile?: () => void;
+}
+
+/** One file's bytes, read once and shared by every transfer of it that overlaps. */
+interface SharedFile {
+  key: string;
+  data: Promise<Uint8Array>;
+  users: number;
 }
 
 export class TftpServer {
@@ -81,7 +119,9 @@ export class TftpServer {
   readonly log: TransferLog[] = [];
   /** Every datagram to the listening port: count a client's RRQs, retries included. */
   readonly requests: TftpRequestRecord[] = [];
-  readonly stats: TftpServerStats = { duplicateRequests: 0, malformedRequests: 0, ignored: 0, strangers: 0 };
+  readonly stats: TftpServerStats = { duplicateRequests: 0, malformedRequests: 0, ignored: 0, strangers: 0, busy: 0, droppedRequests: 0, droppedLogs: 0 };
+  readonly limits: Readonly<TftpServerLimits>;
+  #shared = new Map<string, SharedFile>();
   #opts: TftpServerOptions;
   #listen: DatagramSocket;
   #root: string | undefined;
@@ -99,6 +139,7 @@ export class TftpServer {
     this.port = listen.port;
     this.#root = root;
     this.#clock = opts.clock ?? (() => performance.now());
+    this.limits = { ...DEFAULT_TFTP_LIMITS, ...opts.limits };
     const f = opts.files;
     if (typeof f === "function") this.#files = f;
     else if (f) {
@@ -151,6 +192,33 @@ export class TftpServer {
     }
   }
 
+  #record(r: TftpRequestRecord): void {
+    if (this.requests.length >= this.limits.logLimit) {
+      this.requests.shift();
+      this.stats.droppedRequests++;
+    }
+    this.requests.push(r);
+  }
+
+  /** Files being sent right now (distinct files: transfers of one file share its bytes). */
+  get filesHeld(): number {
+    return this.#shared.size;
+  }
+
+  /** Why one more transfer for `client` would be too many, if it would. */
+  #busy(client: Endpoint, op: "RRQ" | "WRQ"): string | undefined {
+    const l = this.limits;
+    if (this.#active.size >= l.maxTransfers) return `${this.#active.size} transfers in progress (limit ${l.maxTransfers})`;
+    let mine = 0, uploads = 0;
+    for (const a of this.#active) {
+      if (a.client.address === client.address) mine++;
+      if (a.transfer?.log.kind === "write" || a.request[1] === OP.WRQ) uploads++;
+    }
+    if (mine >= l.maxTransfersPerClient) return `${mine} transfers in progress for ${client.address} (limit ${l.maxTransfersPerClient} per client)`;
+    if (op === "WRQ" && uploads >= l.maxUploads) return `${uploads} uploads in progress (limit ${l.maxUploads})`;
+    return undefined;
+  }
+
   #onRequest(data: Uint8Array, from: Endpoint): void {
     if (this.#closed) return;
     const p = decodePacket(data);
@@ -160,17 +228,17 @@ export class TftpServer {
       const op = data.length >= 2 ? (data[0]! << 8) | data[1]! : -1;
       if (op === OP.RRQ || op === OP.WRQ) {
         this.stats.malformedRequests++;
-        this.requests.push({ atMs, client, op: "malformed", result: "error", detail: p });
+        this.#record({ atMs, client, op: "malformed", result: "error", detail: p });
         this.#listen.send(from, encodeError(ERR.ILLEGAL_OPERATION, `Illegal TFTP operation: ${p}`));
       } else {
         this.stats.ignored++;
-        this.requests.push({ atMs, client, op: "malformed", result: "ignored", detail: p });
+        this.#record({ atMs, client, op: "malformed", result: "ignored", detail: p });
       }
       return;
     }
     if (p.op !== "RRQ" && p.op !== "WRQ") {
       this.stats.ignored++;
-      this.requests.push({ atMs, client, op: "other", result: "ignored", detail: `${p.op} sent to the listening port` });
+      this.#record({ atMs, client, op: "other", result: "ignored", detail: `${p.op} sent to the listening port` });
       return;
     }
     const key = `${from.address}:${from.port}`;
@@ -178,10 +246,18 @@ export class TftpServer {
     if (same && !same.closed && equalBytes(same.request, data)) {
       // Our answer is on its way or its own timer will repeat it; a second transfer would only compete.
       this.stats.duplicateRequests++;
-      this.requests.push({ atMs, client, op: p.op, file: p.filename, result: "duplicate" });
+      this.#record({ atMs, client, op: p.op, file: p.filename, result: "duplicate" });
       return;
     }
-    this.requests.push({ atMs, client, op: p.op, file: p.filename, result: "started" });
+    const busy = this.#busy(client, p.op);
+    if (busy) {
+      // The server goes on; the client hears why (U-Boot prints the text) and may try again later.
+      this.stats.busy++;
+      this.#record({ atMs, client, op: p.op, file: p.filename, result: "error", detail: `busy: ${busy}` });
+      this.#listen.send(from, encodeError(ERR.NOT_DEFINED, "Server busy, try again later"));
+      return;
+    }
+    this.#record({ atMs, client, op: p.op, file: p.filename, result: "started" });
     const a: Active = {
       client, key, request: data.slice(), ownSocket: true, timerFiresAt: Infinity, queue: [], running: false, closed: false,
     };
@@ -195,7 +271,7 @@ export class TftpServer {
     let source: TransferSource;
     try {
       a.socket = await this.#opts.network.bind(0);
-      source = await this.#source(req, a.client);
+      source = await this.#source(req, a.client, a);
     } catch (e) {
       // No transfer ID to answer from (or an unexpected failure): answer from the listening port.
       source = { refuse: { code: ERR.NOT_DEFINED, message: "Server error", detail: `could not start the transfer: ${(e as Error).message}` } };
@@ -247,6 +323,10 @@ export class TftpServer {
           }
           a.queue.push(...a.transfer!.stored(this.#clock(), failure));
         } else if ("done" in act) {
+          if (this.log.length >= this.limits.logLimit) {
+            this.log.shift();
+            this.stats.droppedLogs++;
+          }
           this.log.push(act.done);
           try {
             this.#opts.onTransfer?.(act.done);
@@ -267,12 +347,14 @@ export class TftpServer {
     if (a.timer !== undefined) clearTimeout(a.timer);
     a.timer = undefined;
     if (a.ownSocket) a.socket?.close();
+    a.releaseFile?.();
+    a.releaseFile = undefined;
     this.#active.delete(a);
     if (this.#byClient.get(a.key) === a) this.#byClient.delete(a.key);
   }
 
   /** Where a request's bytes come from, or why it is refused. Never throws for a bad name. */
-  async #source(req: RequestPacket, client: Endpoint): Promise<TransferSource> {
+  async #source(req: RequestPacket, client: Endpoint, a: Active): Promise<TransferSource> {
     const rel = confine(req.filename);
     if (typeof rel !== "string") return { refuse: rel };
     if (req.op === "WRQ") {
@@ -305,11 +387,33 @@ export class TftpServer {
     }
     if (!inside(this.#root, real)) return refuse(ERR.ACCESS_VIOLATION, `${full} resolves to ${real}, outside the root ${this.#root}`);
     try {
-      if (!(await stat(real)).isFile()) return refuse(ERR.FILE_NOT_FOUND, `${full} is not a regular file`);
-      return { read: await readFile(real) }; // a Buffer is a Uint8Array: no copy of a big image
+      const st = await stat(real);
+      if (!st.isFile()) return refuse(ERR.FILE_NOT_FOUND, `${full} is not a regular file`);
+      return { read: await this.#share(real, `${real}\0${st.size}\0${st.mtimeMs}`, a) };
     } catch (e) {
       return refuse(ERR.ACCESS_VIOLATION, `cannot read ${full}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
+  }
+
+  /**
+   * The file's bytes, read once for all transfers of it in progress: ten boards fetching one 64 MiB image
+   * hold 64 MiB, not 640. Let go when the last of them ends (a Buffer is a Uint8Array: no copy either).
+   */
+  #share(real: string, key: string, a: Active): Promise<Uint8Array> {
+    let f = this.#shared.get(real);
+    if (!f || f.key !== key) {
+      const fresh: SharedFile = { key, data: readFile(real), users: 0 };
+      // A failed read is not kept for the next request.
+      fresh.data.catch(() => this.#shared.get(real) === fresh && this.#shared.delete(real));
+      f = fresh;
+      this.#shared.set(real, f);
+    }
+    const file = f;
+    file.users++;
+    a.releaseFile = () => {
+      if (--file.users === 0 && this.#shared.get(real) === file) this.#shared.delete(real);
+    };
+    return file.data;
   }
 
   /** Writes an upload atomically (temporary file, then rename), so a failed upload leaves no half file. */
