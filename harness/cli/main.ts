@@ -1,12 +1,12 @@
 // The bootlab command line. The same file runs under Node (bin/bootlab.mjs, through tsx) and Deno
 // (`deno task bootlab`).
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "./args.ts";
-import { asFailure, BootlabFailure, EXIT_CODE } from "../errors/failures.ts";
+import { asFailure, BootlabFailure, EXIT_CODE, ScenarioError } from "../errors/failures.ts";
 import { closeAllOwners } from "../lifecycle/owner.ts";
-import { runExitCode, runScenarios, type ScenarioResult } from "../scenario/runner.ts";
+import { loadScenarios, runExitCode, runScenarios, type ScenarioResult } from "../scenario/runner.ts";
 import { junitXml, tap } from "../report/junit.ts";
 import { writeHtmlReport } from "../report/html.ts";
 import { loadCatalogue } from "../targets/catalogue.ts";
@@ -19,18 +19,32 @@ import { aptInstallLine, hostRequirements, missingRequirements } from "../host/r
 import { preflightAll } from "../machine/preflight.ts";
 import { cmdFlash, FLASH_USAGE } from "./flash.ts";
 import { cmdConsole, CONSOLE_USAGE } from "./console.ts";
+import { listPairs, type Pair, pickPairs } from "../ci/pairs.ts";
+import { pairKey, parseGrep, parseShard, readDurations } from "../ci/shard.ts";
+import { duplicateCases, findReports, JUNIT_FILE, mergedExitCode, mergeJunit, mergeTap, readAll, TAP_FILE } from "../report/merge.ts";
+import { fixtureCacheKey } from "../fixtures/cache-key.ts";
 
 const USAGE = `bootlab — test how a device boots, without the device
 
   bootlab run <files or folders> [--target NAME[,NAME]|all] [--out DIR] [--junit FILE] [--tap FILE]
-                                  [--jobs N] [--no-snapshots] [--html FILE]
+                                  [--jobs N] [--no-snapshots] [--html FILE] [--grep PATTERN] [--shard K/N [--durations DIR]] [--list]
                                   every run writes DIR/index.html (default out/), an HTML report of
                                   the pairs it ran; --html FILE writes it there too
+      --grep: only pairs whose "SCENARIO-ID TARGET" or scenario name matches (a regular expression)
+      --shard K/N: this CI job's part of the pairs (K from 1); --durations DIR balances the shards by the
+      durations in a previous run's timeline.json files; --list prints the pairs (SCENARIO-ID TARGET),
+      one per line, without running them. The --out folder also gets junit.xml and results.tap
 ${FLASH_USAGE.trimEnd()}
 ${CONSOLE_USAGE.trimEnd()}
   bootlab report <folders or timeline.json files> [--html FILE]
                                   the HTML report made afterwards from timeline.json files (default
                                   FILE: index.html in the first folder)
+  bootlab report merge DIR… [--out DIR]
+                                  one JUnit (junit.xml), TAP (results.tap) and HTML (index.html) report
+                                  from CI shards' --out folders; exits as the whole run would (0, or the
+                                  worst failure's status)
+  bootlab cache-key [--files]     a hash of everything the fixture cache depends on (fixture lock, kernel
+                                  configs, targets, host requirements): the key of a CI cache
   bootlab cache [list|prune|clear]  the snapshot cache (machines saved at named points)
   bootlab targets                 the machine catalogue
   bootlab doctor [--packages] [--no-preflight]
@@ -59,7 +73,10 @@ function printResult(r: ScenarioResult): void {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { target: "value", out: "value", junit: "value", tap: "value", jobs: "value", "no-snapshots": "switch", html: "value" });
+  const a = parseArgs(argv, {
+    target: "value", out: "value", junit: "value", tap: "value", jobs: "value", "no-snapshots": "switch", html: "value",
+    grep: "value", shard: "value", durations: "value", list: "switch",
+  });
   if (a.positional.length === 0) {
     process.stderr.write("bootlab run: name at least one scenario file or folder\n");
     return 2;
@@ -71,22 +88,51 @@ async function cmdRun(argv: string[]): Promise<number> {
     process.stderr.write(`bootlab run: --jobs ${a.flags.jobs} is not a number of parallel runs (1–16)\n`);
     return 2;
   }
+  const grep = typeof a.flags.grep === "string" ? parseGrep(a.flags.grep) : undefined;
+  const shard = typeof a.flags.shard === "string" ? parseShard(a.flags.shard) : undefined;
+  if (a.flags.durations !== undefined && !shard) {
+    process.stderr.write("bootlab run: --durations balances shards: give --shard K/N with it\n");
+    return 2;
+  }
+  const durations = typeof a.flags.durations === "string" ? readDurations([a.flags.durations]) : undefined;
+  // The same choice for --list and for the run: --grep's matches, then this shard of them.
+  const pick = <P extends Pair>(pairs: P[]): P[] => {
+    if (grep && pairs.length && !pickPairs(pairs, { grep }).length) {
+      throw new ScenarioError(`--grep ${a.flags.grep}: no scenario × target pair matches`, {
+        expected: "a pattern matching \"SCENARIO-ID TARGET\" or a scenario's name (see --list)",
+      });
+    }
+    return pickPairs(pairs, { grep, shard, durations });
+  };
+  if (a.flags.list) {
+    for (const p of pick(listPairs(await loadScenarios(a.positional), targets))) process.stdout.write(pairKey(p.scenario.id, p.target) + "\n");
+    return 0;
+  }
   const results = await runScenarios({
     paths: a.positional, targets, outDir: a.flags.out as string | undefined, onResult: printResult, jobs,
     ...(a.flags["no-snapshots"] ? { snapshots: false } : {}),
+    ...(grep || shard ? {
+      pick: (pairs) => {
+        const kept = pick(pairs);
+        if (shard) {
+          const basis = durations?.size ? `balanced by ${durations.size} recorded durations` : "dealt in turn";
+          process.stdout.write(`shard ${shard.index}/${shard.total}: ${kept.length} of ${pairs.length} pairs (${basis})\n`);
+        }
+        return kept;
+      },
+    } : {}),
   });
   const passed = results.filter((r) => r.status === "passed").length;
   process.stdout.write(`${passed} passed, ${results.length - passed} failed\n`);
-  for (const [flag, render] of [["junit", junitXml], ["tap", tap]] as const) {
-    const f = a.flags[flag];
-    if (typeof f === "string") {
-      mkdirSync(dirname(resolve(f)), { recursive: true });
-      writeFileSync(f, render(results));
+  const outDir = resolve((a.flags.out as string | undefined) ?? "out");
+  for (const [file, render] of [[a.flags.junit, junitXml], [a.flags.tap, tap], [join(outDir, JUNIT_FILE), junitXml], [join(outDir, TAP_FILE), tap]] as const) {
+    if (typeof file === "string") {
+      mkdirSync(dirname(resolve(file)), { recursive: true });
+      writeFileSync(file, render(results));
     }
   }
   // Always a report in the output folder, of this run's pairs; --html puts one where CI keeps artifacts.
   const timelines = results.map((r) => join(r.artifacts, "timeline.json"));
-  const outDir = resolve((a.flags.out as string | undefined) ?? "out");
   for (const file of [join(outDir, "index.html"), ...(typeof a.flags.html === "string" ? [a.flags.html] : [])]) {
     writeHtmlReport(file, timelines, { title: `bootlab: ${a.positional.join(" ")}` });
     process.stdout.write(`report: ${resolve(file)}\n`);
@@ -107,6 +153,50 @@ function cmdReport(argv: string[]): number {
     return 2;
   }
   process.stdout.write(`report of ${n} runs: ${resolve(file)}\n`);
+  return 0;
+}
+
+function cmdReportMerge(argv: string[]): number {
+  const a = parseArgs(argv, { out: "value" });
+  if (a.positional.length === 0) {
+    process.stderr.write(`bootlab report merge: name the shards' output folders (or their ${JUNIT_FILE} / ${TAP_FILE} files)\n`);
+    return 2;
+  }
+  const outDir = resolve((a.flags.out as string | undefined) ?? "out/merged");
+  // The merged report lands in --out; a shard folder that holds it (merge out/* --out out/merged) is not an input.
+  const inputs = findReports(a.positional);
+  const own = (f: string) => resolve(f).startsWith(outDir + "/");
+  const junitIn = inputs.junit.filter((f) => !own(f));
+  const tapIn = inputs.tap.filter((f) => !own(f));
+  if (!junitIn.length && !tapIn.length) {
+    process.stderr.write(`bootlab report merge: no ${JUNIT_FILE} or ${TAP_FILE} in ${a.positional.join(", ")}\n`);
+    return 2;
+  }
+  mkdirSync(outDir, { recursive: true });
+  const j = mergeJunit(readAll(junitIn));
+  const tp = mergeTap(readAll(tapIn));
+  writeFileSync(join(outDir, JUNIT_FILE), j.xml);
+  writeFileSync(join(outDir, TAP_FILE), tp.tap);
+  // The HTML report of every shard's pairs, from their timeline.json files (links relative to --out).
+  const html = join(outDir, "index.html");
+  const shown = writeHtmlReport(html, a.positional.filter((p) => statSync(p).isDirectory()), { title: `bootlab: ${a.positional.join(" ")}` });
+  const failed = j.cases.filter((c) => c.failureType !== undefined).length;
+  process.stdout.write(`merged ${junitIn.length} JUnit and ${tapIn.length} TAP reports: ${j.cases.length} pairs, ` +
+    `${j.cases.length - failed} passed, ${failed} failed → ${join(outDir, JUNIT_FILE)}, ${join(outDir, TAP_FILE)}` +
+    `${shown ? `, ${html} (${shown} timelines)` : ""}\n`);
+  if (junitIn.length && tapIn.length && j.cases.length !== tp.points.length) {
+    process.stderr.write(`bootlab report merge: the JUnit reports hold ${j.cases.length} pairs, the TAP reports ${tp.points.length}\n`);
+  }
+  for (const d of duplicateCases(j.cases)) process.stderr.write(`bootlab report merge: ${d} is in more than one input (shards overlap?)\n`);
+  // Without JUnit, the TAP points decide: a failed point counts as a product failure.
+  return junitIn.length ? mergedExitCode(j.cases) : tp.points.some((p) => !p.ok) ? 1 : 0;
+}
+
+function cmdCacheKey(argv: string[]): number {
+  const a = parseArgs(argv, { files: "switch" });
+  const k = fixtureCacheKey();
+  if (a.flags.files) for (const f of k.files) process.stdout.write(`${f.sha256}  ${f.path}\n`);
+  process.stdout.write(k.key + "\n");
   return 0;
 }
 
@@ -221,7 +311,8 @@ async function main(argv: string[]): Promise<number> {
     case "cache": return cmdCache(rest);
     case "flash": return await cmdFlash(rest, printResult);
     case "console": return await cmdConsole(rest);
-    case "report": return cmdReport(rest);
+    case "cache-key": return cmdCacheKey(rest);
+    case "report": return rest[0] === "merge" ? cmdReportMerge(rest.slice(1)) : cmdReport(rest);
     case "serve":
       if (rest[0] === "tftp") return await serveTftp(rest.slice(1));
       if (rest[0] === "dhcp") return await serveDhcpCommand(rest.slice(1));

@@ -54,6 +54,11 @@ export interface RunOptions {
    * proving each scenario on each target again (the second runtime's pass in CI).
    */
   oneTargetEach?: boolean;
+  /**
+   * Keeps some of the scenario × target pairs, in the listed order (a CI shard, --grep: harness/ci/pairs.ts).
+   * Called with every pair the run would take.
+   */
+  pick?: (pairs: { scenario: ValidScenario; target: string }[]) => { scenario: ValidScenario; target: string }[];
 }
 
 export interface RunOneOptions {
@@ -138,6 +143,10 @@ export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> 
     const chosen = opts.oneTargetEach && all.length > 1 ? [all[turn++ % all.length]!] : all;
     return chosen.map((t) => ({ s, t }));
   });
+  if (opts.pick) {
+    const kept = opts.pick(work.map(({ s, t }) => ({ scenario: s, target: t })));
+    work.splice(0, work.length, ...kept.map((p) => ({ s: p.scenario, t: p.target })));
+  }
   const results: ScenarioResult[] = new Array(work.length);
   let next = 0;
   const worker = async () => {
