@@ -6,19 +6,26 @@ import { ProductFailure, ScenarioError, StepTimeout, type BootlabFailure } from 
 import type { BadPattern } from "./bad-patterns.ts";
 import { callSite } from "../errors/stack.ts";
 
+/** Text to wait for: a string matches itself anywhere, a RegExp as written. */
 export type Pattern = string | RegExp;
 
+/** Options of one wait on a console. */
 export interface ExpectOptions {
+  /** The step's name, for the timeline and the failure. */
   step: string;
+  /** The wait's deadline. */
   timeoutMs: number;
   /** Names of bad patterns this wait expects (e.g. "kernel-panic" in a panic test). */
   allow?: string[];
 }
 
+/** What a wait found. */
 export interface Match {
   /** Index of the pattern that matched, when several were given. */
   index: number;
+  /** The matched text. */
   text: string;
+  /** The RegExp's capture groups (empty for a string). */
   groups: string[];
   /** Text between the previous match and this one. */
   before: string;

@@ -7,12 +7,20 @@ import type { SerialConsole } from "./serial-console.ts";
 import { ProductFailure } from "../errors/failures.ts";
 import type { StepRecorder } from "../timeline/recorder.ts";
 
+/**
+ * What a shell command left: its exit status and its output (stdout and stderr together, as the console showed
+ * them, without the echo and prompt).
+ */
 export interface CommandResult {
+  /** The command's exit status ($?). */
   status: number;
+  /** The output, trimmed, lines joined with \n. */
   output: string;
 }
 
+/** Options of one shell command. */
 export interface RunOptions {
+  /** The command's deadline (default: the scenario's stepSeconds). */
   timeoutMs?: number;
   /** Step name for the timeline and errors; defaults to "run: <command>". */
   step?: string;
@@ -28,7 +36,12 @@ export function cleanOutput(raw: string): string {
   return raw.replace(CSI, "").replace(PRINTK_LINE, "").replace(/^\n/, "").replace(/\n$/, "");
 }
 
+/**
+ * The Linux shell on a board's console (`board.shell()`): one round trip per command, its exit status carried in
+ * the end marker, so output is never torn by kernel messages.
+ */
 export class LinuxShell {
+  /** The serial console the shell runs on. */
   readonly console: SerialConsole;
   #steps: StepRecorder;
   #seq = 0;

@@ -6,7 +6,12 @@ import { type ExpectOptions, ExpectStream, type Match, type Pattern } from "./ex
 import type { BadPattern } from "./bad-patterns.ts";
 import { Transcript } from "./transcript.ts";
 
+/**
+ * A board's serial port (`board.console`): everything it prints goes to the transcript (console-NAME.log) and the
+ * expect engine; `sendLine` types.
+ */
 export class SerialConsole {
+  /** The board's name. */
   readonly name: string;
   readonly stream: ExpectStream;
   readonly transcript: Transcript;
@@ -33,6 +38,7 @@ export class SerialConsole {
     this.stream.push(text);
   }
 
+  /** Types text as is. */
   send(text: string): void {
     if (!this.#socket || this.#socket.destroyed) return;
     this.#socket.write(text);
@@ -53,10 +59,15 @@ export class SerialConsole {
     return () => this.#taps.delete(listener);
   }
 
+  /** Types a line and Enter. */
   sendLine(line: string): void {
     this.send(line + "\n");
   }
 
+  /**
+   * Waits for a pattern (or the first of several) in new output; bad patterns (panic, Oops, a reset) fail it at
+   * once.
+   */
   expect(pattern: Pattern | Pattern[], opts: ExpectOptions): Promise<Match> {
     return this.stream.expect(pattern, opts);
   }

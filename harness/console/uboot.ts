@@ -27,22 +27,36 @@ export const UBOOT_ERRORS: { name: string; pattern: RegExp }[] = [
   { name: "usage", pattern: /^Usage:$/m },
 ];
 
+/** Options of one U-Boot command. */
 export interface UBootRunOptions {
+  /** The step's name in the timeline (default: `U-Boot: COMMAND`). */
   step?: string;
+  /** The command's deadline (default: the scenario's stepSeconds). */
   timeoutMs?: number;
   /** Error names from UBOOT_ERRORS this command is expected to print (a negative test asserts them itself). */
   allowErrors?: string[] | "all";
 }
 
+/** What a U-Boot command left: its status (`$?`), its output, and the first U-Boot error it printed. */
 export interface UBootResult {
+  /** U-Boot's `$?` after the command (0: success). */
   status: number;
+  /** What the command printed, without the echo and the prompt. */
   output: string;
   /** The first of UBOOT_ERRORS found in the output, if any. */
   error?: { name: string; line: string };
 }
 
+/**
+ * U-Boot's prompt on a board's console (`board.uboot()`): autoboot stopped, the prompt synced, ethaddr set where
+ * U-Boot fakes it. Commands fail their step on a U-Boot error (`## Error`, `TFTP error`, `Retry count exceeded`,
+ * …) unless allowed. Set `autoload` to `no` before `dhcp`/`bootp` to keep them from fetching the boot file
+ * themselves: the scenario then chooses where each file goes with `tftp()`.
+ */
 export class UBootConsole {
+  /** The serial console U-Boot runs on. */
   readonly console: SerialConsole;
+  /** The target's U-Boot data: prompt, load addresses, kernel format. */
   readonly uboot: UBootTarget;
   #steps: StepRecorder;
   #seq = 0;
@@ -118,6 +132,7 @@ export class UBootConsole {
     return r.output;
   }
 
+  /** `setenv NAME VALUE` (typed as given: quote a value with spaces or `;` for U-Boot's parser); a failure fails the step. */
   async setenv(name: string, value: string): Promise<void> {
     await this.expectOk(`setenv ${name} ${value}`, { step: `U-Boot: setenv ${name}` });
   }
@@ -185,4 +200,5 @@ export class UBootConsole {
   }
 }
 
+/** A number as U-Boot writes addresses: 0x and 8 hex digits. */
 export const hex = (n: number): string => "0x" + n.toString(16).padStart(8, "0");

@@ -5,11 +5,19 @@
 
 import { describeFrame, firstOwnFrame, isBootlabFrame, ownFrames } from "./stack.ts";
 
+/**
+ * The five kinds CI tells apart: the product failed, the scenario is wrong, the host broke, a step timed out,
+ * bootlab itself broke.
+ */
 export type FailureKind = "product" | "scenario" | "infrastructure" | "timeout" | "bug";
 
+/** Where a failure happened and what it saw: filled in as it travels up (the step, then the scenario and target). */
 export interface FailureContext {
+  /** The scenario id (`smoke/boot-to-shell`). */
   scenario?: string;
+  /** The target name. */
   target?: string;
+  /** The innermost step that was running. */
   step?: string;
   /** The timeline's id of that step (the innermost one the failure left), and the board it acted on. */
   stepId?: number;
@@ -28,8 +36,14 @@ export interface FailureContext {
   stack?: string[];
 }
 
+/**
+ * A failure of one of the five kinds, with its context. Throw a subclass from a scenario (`throw new
+ * ProductFailure("…", { expected, seen })`); anything else thrown is classed by whose code threw it (see README).
+ */
 export abstract class BootlabFailure extends Error {
+  /** Which of the five kinds. */
   abstract readonly kind: FailureKind;
+  /** Where it happened and what was seen. */
   readonly context: FailureContext;
 
   constructor(message: string, context: FailureContext = {}, options?: { cause?: unknown }) {

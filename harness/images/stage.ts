@@ -5,10 +5,13 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
+/** A file to put in an image (`buildExt4`, `buildVfat`, `buildSquashfs`). */
 export interface ImageFile {
   /** Path inside the image, without a leading slash. A path ending in "/" is an empty folder. */
   path: string;
+  /** The content (text is written as UTF-8). */
   data: Uint8Array | string;
+  /** Permission bits (default 0644). */
   mode?: number;
 }
 

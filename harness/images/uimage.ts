@@ -20,16 +20,23 @@ export type UImageArch = keyof typeof UIMAGE_ARCH;
 export type UImageType = keyof typeof UIMAGE_TYPE;
 export type UImageComp = keyof typeof UIMAGE_COMP;
 
+/** A legacy U-Boot image's header fields and payload (`encodeUImage`), as mkimage takes them. */
 export interface UImageOptions {
+  /** "arm", "mips" or "arm64". */
   arch: UImageArch;
+  /** "kernel", "ramdisk", "script", … */
   type: Exclude<UImageType, "multi">;
+  /** Default "linux". */
   os?: UImageOs;
   /** Only sets ih_comp, as mkimage's -C does: `data` must already be compressed that way. */
   compression?: UImageComp;
+  /** Where bootm copies the payload. */
   load: number;
+  /** Where bootm jumps. */
   entry: number;
   /** UTF-8, cut to 32 bytes like mkimage's strncpy: a 32-byte name has no NUL, which U-Boot accepts. */
   name: string;
+  /** The payload. */
   data: Uint8Array;
   /** ih_time, seconds since 1970; 0 unless given, for reproducible output. */
   time?: number;
@@ -76,6 +83,7 @@ function nameOf<K extends string>(map: Record<K, number>, value: number): K | un
   return undefined;
 }
 
+/** A legacy uImage (64-byte header with both CRCs, then the payload), byte for byte what mkimage makes. */
 export function encodeUImage(opts: UImageOptions): Uint8Array {
   const data = opts.data;
   const out = new Uint8Array(UIMAGE_HEADER_SIZE + data.length);

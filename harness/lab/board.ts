@@ -21,10 +21,24 @@ export interface BoardTimeouts {
   stepMs: number;
 }
 
+/**
+ * A machine of the lab, powered on by `lab.boot`: its serial console, its Linux shell or U-Boot prompt, its NIC on
+ * the lab LAN, its USB ports and its power. Every wait is a named step with a deadline.
+ */
 export class Board {
+  /**
+   * The machine's name in the lab (`BootOptions.name`, default the target's name); also its switch port and
+   * console file name.
+   */
   readonly name: string;
+  /** The target this board is a machine of. */
   readonly target: Target;
+  /** The QEMU process and its QMP connection (bootlab's own layer: scenarios rarely need it). */
   readonly machine: Machine;
+  /**
+   * The NIC's MAC address, derived from the run's seed and the board's name: the same on every run, so DHCP host
+   * entries can name it.
+   */
   readonly mac: string;
   #steps: StepRecorder;
   #timeouts: BoardTimeouts;
@@ -63,6 +77,7 @@ export class Board {
     this.#timeouts = timeouts;
   }
 
+  /** The board's serial console: the raw expect engine under `shell()` and `uboot()`. */
   get console(): SerialConsole {
     return this.machine.console;
   }

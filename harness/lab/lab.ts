@@ -30,6 +30,10 @@ export type { ImageRef, MediumRef };
  */
 export type SnapshotRequest = PolicyRequest<Board>;
 
+/**
+ * How `lab.boot` powers a board on: what it boots (kernel, initrd, append, firmware, or its own flash), the media
+ * it holds, its network and a snapshot point.
+ */
 export interface BootOptions extends BootMedia {
   /**
    * Name of the machine in this lab (default: the target's name). A name can be booted again once its
@@ -41,6 +45,7 @@ export interface BootOptions extends BootMedia {
    * user-mode network instead (for baselines: read-only TFTP from `slirpTftpRoot`, host at 10.0.2.2).
    */
   lan?: boolean | "slirp";
+  /** With `lan: "slirp"`: the folder QEMU's built-in TFTP server serves. */
   slirpTftpRoot?: string;
   /**
    * Disk images the board sees as block devices (target.machine.disk.device), in order. An image is never
@@ -71,9 +76,16 @@ export interface BootOptions extends BootMedia {
   download?: string;
 }
 
+/**
+ * The lab of one scenario run on one target (`ctx.lab`): the boards it powers on, the media they hold and the LAN
+ * they share. Closing it (the runner does) stops everything.
+ */
 export class Lab {
+  /** A short temporary folder of the run (sockets, overlays), removed at the end. */
   readonly runDir: string;
+  /** The run's artifact folder, `out/<scenario id>/<target>/`: put files a person should see here. */
   readonly artifacts: string;
+  /** Every board booted in this lab, in boot order (running or not). */
   readonly boards: Board[] = [];
   #owner: Owner;
   #steps: StepRecorder;

@@ -20,6 +20,7 @@ import type { TransferConfig } from "../services/tftp/transfer.ts";
 import { type TftpMiss, tftpMisses } from "./blame.ts";
 import type { LanEvent } from "../timeline/model.ts";
 
+/** The lab LAN's addressing and services (`lab.lan(opts)`; options count on the first call only). */
 export interface LanOptions {
   /** The subnet in CIDR form (default 192.168.1.0/24). */
   subnet?: string;
@@ -61,9 +62,20 @@ function sizeOf(bytes: number): string {
   return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${bytes} B`;
 }
 
+/**
+ * The lab LAN of a run (`await lab.lan()`): a learning switch the boards plug into, a capture of every frame
+ * (lan.pcap), seeded fault rules, and the lab server with BOOTP/DHCP, TFTP, HTTP and NBD. Its transaction logs
+ * land in lan-log.json.
+ */
 export class LabLan {
+  /** The switch: ports, link state (`linkDownFor`), counters. */
   readonly segment: LanSegment;
+  /** The lab server host (192.168.1.10 by default): `server.ip`, `server.ping(ip)`. */
   readonly server: LabHost;
+  /**
+   * BOOTP/DHCP on the server host: per-MAC entries with `dhcp.host({ mac, ip, file, nextServer })`, faults with
+   * `dhcp.withhold(kind, n)`, and its log (`DhcpLogEntry`).
+   */
   readonly dhcp: DhcpServer;
   /** HTTP on the server host, port 80. */
   readonly http: LabHttpServer;
@@ -73,9 +85,13 @@ export class LabLan {
   readonly nbd: NbdServer;
   /** TFTP on the server host, port 69 (set once the LAN is created). */
   tftp!: TftpServer;
+  /** The subnet in CIDR form, normalised ("192.168.1.0/24"). */
   readonly subnet: string;
+  /** The subnet's prefix length. */
   readonly prefix: number;
+  /** The lab's own hosts on this LAN (the server first, then `addHost`/`addTftpHost` ones). */
   readonly hosts: LabHost[] = [];
+  /** Frames seen on the switch so far (the first 20 000; lan.pcap has them all). */
   readonly frames: FrameEvent[] = [];
   #pcap: PcapWriter;
   #artifacts: string;

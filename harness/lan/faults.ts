@@ -13,9 +13,13 @@ export interface FrameFacts {
   protocol?: "arp" | "ipv4" | "udp" | "tcp" | "icmp" | "other";
   srcPort?: number;
   dstPort?: number;
+  /** TFTP packets of this opcode (any UDP port: transfers run on ephemeral ports). */
   tftpOpcode?: number;
+  /** With DATA or ACK: this block number. */
   tftpBlock?: number;
+  /** DHCP messages of this type, or "BOOTP" for plain BOOTP requests and replies. */
   dhcpType?: number;
+  /** The frame in one line ("UDP 192.168.1.10:1234 > 192.168.1.20:5678 TFTP DATA 37"). */
   summary: string;
 }
 
@@ -60,25 +64,50 @@ export function classify(frame: Uint8Array): FrameFacts {
   return out;
 }
 
+/** Which frames a fault rule applies to: every field given must match (an empty match takes every frame). */
 export interface FaultMatch {
   /** Frames entering the switch from this port (a machine name, or a lab host name). */
   fromPort?: string;
+  /** "arp", "ipv4" (any IPv4, UDP/TCP/ICMP included), "udp", "tcp", "icmp". */
   protocol?: FrameFacts["protocol"];
   /** Either UDP/TCP port. */
   port?: number;
+  /** TFTP packets of this opcode (any UDP port: transfers run on ephemeral ports). */
   tftpOpcode?: "RRQ" | "WRQ" | "DATA" | "ACK" | "ERROR" | "OACK";
+  /** With DATA or ACK: this block number. */
   tftpBlock?: number;
+  /** DHCP messages of this type, or "BOOTP" for plain BOOTP requests and replies. */
   dhcpType?: "DISCOVER" | "OFFER" | "REQUEST" | "DECLINE" | "ACK" | "NAK" | "RELEASE" | "INFORM" | "BOOTP";
+  /** Frames from or to this MAC (e.g. `board.mac`). */
   mac?: string;
 }
 
+/**
+ * A fault on the lab LAN's switch (`lan.faults.add(rule)`): which frames, how many of them, and what happens to
+ * them. Every firing is logged (`lan.faults.log`, lan-log.json).
+ */
 export interface FaultRule {
+  /** A name for the logs and the timeline. */
   name: string;
+  /** Which frames are candidates. */
   match: FaultMatch;
-  /** Which matching frames: 1-based positions, the first k, or a probability (seeded). Default: all. */
+  /**
+   * Which matching frames it acts on — `nth` (1-based positions among the frames the match takes, e.g.
+   * `[2]` for the second), else `first`, else `probability`; with none of them, every matching frame.
+   */
   nth?: number[];
+  /** Only the first k matching frames (then the rule stays quiet). */
   first?: number;
+  /**
+   * Each matching frame with this probability (0–1), from a PRNG seeded by scenario and target: the same frames
+   * every run.
+   */
   probability?: number;
+  /**
+   * drop: lost. duplicate: delivered twice. delay: held `delayMs` (default 100). reorder: held back
+   * `delayMs` (default 20) so the next frame overtakes it. corrupt: one byte past the Ethernet header
+   * flipped (seeded). truncate: cut to `keepBytes` (default 34).
+   */
   action: "drop" | "duplicate" | "delay" | "reorder" | "corrupt" | "truncate";
   /** For delay (and reorder: how long the held frame waits at most). */
   delayMs?: number;
@@ -86,11 +115,17 @@ export interface FaultRule {
   keepBytes?: number;
 }
 
+/** One frame a fault rule acted on (`lan.faults.log`). */
 export interface FaultFiring {
+  /** The rule's name. */
   rule: string;
+  /** What was done to the frame. */
   action: FaultRule["action"];
+  /** The frame's number on the switch (1-based, as in lan.pcap). */
   frameNumber: number;
+  /** The switch port the frame came in on. */
   port: string;
+  /** The frame in one line (addresses, ports, protocol; TFTP opcode and block, DHCP type). */
   summary: string;
   /** When, on the switch's clock (when the switch gave one). */
   atMs?: number;
@@ -130,7 +165,9 @@ function matches(m: FaultMatch, f: FrameFacts, port: string): boolean {
   return true;
 }
 
+/** The fault rules of a lab LAN's switch (`lan.faults`). */
 export class FaultEngine {
+  /** Every firing so far, in order. */
   readonly log: FaultFiring[] = [];
   #rules: { rule: FaultRule; seen: number; random: () => number; held?: Uint8Array }[] = [];
   #seed: number;
@@ -140,14 +177,17 @@ export class FaultEngine {
     this.#seed = seed;
   }
 
+  /** Adds a rule; rules apply in the order added, to frames entering the switch from then on. */
   add(rule: FaultRule): void {
     this.#rules.push({ rule, seen: 0, random: seededRandom(this.#seed + this.#rules.length * 7919) });
   }
 
+  /** Removes every rule (the log stays). */
   clear(): void {
     this.#rules = [];
   }
 
+  /** Whether any rule is in force. */
   get active(): boolean {
     return this.#rules.length > 0;
   }

@@ -55,12 +55,22 @@ interface UdpBinding {
 const ARP_RETRIES = 3;
 const ARP_RETRY_MS = 500;
 
+/**
+ * A host of the lab's own on the lab LAN (the server, or one from `lan.addHost`): ARP, IPv4, ICMP, UDP and TCP in
+ * user space. `ping(ip)` pings a guest.
+ */
 export class LabHost implements DatagramNetwork {
+  /** Its name: also its switch port (`FaultMatch.fromPort`). */
   readonly name: string;
+  /** Its MAC. */
   readonly mac: string;
+  /** Its address. */
   readonly ip: string;
+  /** Its subnet's prefix length. */
   readonly prefix: number;
+  /** Frames and packets by kind (received, sent, malformed, …), also in lan-log.json. */
   readonly counters: Record<string, number> = {};
+  /** What it learnt by ARP: IP to MAC. */
   readonly arpTable = new Map<string, string>();
   #port: PortHandle;
   #udp = new Map<number, UdpBinding>();
@@ -352,6 +362,7 @@ export class LabHost implements DatagramNetwork {
     });
   }
 
+  /** Unplugs the host and stops its timers (the lab does it). */
   close(): void {
     for (const c of this.#tcp.values()) c.destroy();
     this.#tcp.clear();

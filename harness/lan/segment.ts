@@ -11,9 +11,11 @@ import { FaultEngine } from "./faults.ts";
 import { ScenarioError } from "../errors/failures.ts";
 import { callSite } from "../errors/stack.ts";
 
+/** One frame entering the switch. */
 export interface FrameEvent {
   /** The port the frame came in on. */
   port: string;
+  /** The Ethernet frame's bytes. */
   frame: Uint8Array;
   /** Milliseconds on the segment's clock (since it started; in a lab, since the run began). */
   at: number;
@@ -37,13 +39,22 @@ export interface PortHandle {
   send(frame: Uint8Array): void;
 }
 
+/**
+ * The lab LAN's learning switch (`lan.segment`): one port per board NIC and lab host, link state, a tap for every
+ * frame, and the fault engine.
+ */
 export class LanSegment {
+  /** The segment's name ("lan0"). */
   readonly name: string;
   #ports = new Map<string, Port>();
   #macTable = new Map<string, string>();
   #taps: FrameTap[] = [];
   #t0 = performance.now();
   #wall0 = Date.now();
+  /**
+   * Frames switched, malformed frames, frames dropped on a port whose link is down, MAC table evictions,
+   * duplicate-MAC frames dropped.
+   */
   readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0, macsEvicted: 0, duplicateMacsDropped: 0 };
   /**
    * MAC table entries kept (least recently seen forgotten first, to be flooded and learnt again, as a full
@@ -56,6 +67,7 @@ export class LanSegment {
    * factory block, a copied VM). Once per MAC and pair of ports, like a switch's "MAC flapping" log.
    */
   readonly duplicateMacs: { mac: string; ports: [string, string]; at: number }[] = [];
+  /** Its fault rules (also `lan.faults`). */
   readonly faults: FaultEngine;
   #timers = new Set<ReturnType<typeof setTimeout>>();
 
@@ -70,6 +82,7 @@ export class LanSegment {
     owner.adopt(`lan ${name}`, () => this.close());
   }
 
+  /** Calls `tap` with every frame entering the switch (after faults). */
   onFrame(tap: FrameTap): void {
     this.#taps.push(tap);
   }
@@ -119,6 +132,7 @@ export class LanSegment {
     this.#ports.set(name, port);
   }
 
+  /** Whether a port of this name is plugged in. */
   hasPort(name: string): boolean {
     return this.#ports.has(name);
   }

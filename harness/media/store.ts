@@ -13,15 +13,21 @@ import { runCommand } from "../host/command.ts";
 import { ScenarioError } from "../errors/failures.ts";
 import type { DriveFile } from "../machine/qemu-args.ts";
 
+/** A disk, stick or flash image by path: never written (each boot writes to its own overlay or copy). */
 export interface ImageRef {
+  /** The image file. */
   path: string;
+  /** Its format (default raw). */
   format?: "raw" | "qcow2";
 }
 
 /** A medium that outlives a boot: `path` is the live file, written in place by whichever board holds it. */
 export class KeptMedium {
+  /** The name given to `lab.medium`. */
   readonly name: string;
+  /** The live file (in the run folder). */
   readonly path: string;
+  /** Its format. */
   readonly format: "raw" | "qcow2";
   /** The board holding it now, if any. */
   heldBy: string | undefined;
@@ -32,6 +38,7 @@ export class KeptMedium {
     this.format = format;
   }
 
+  /** Its size now, in bytes. */
   get bytes(): number {
     return statSync(this.path).size;
   }

@@ -2,9 +2,11 @@
 // implements it, and so does a real host UDP socket (`bootlab serve`), so the same protocol code serves
 // QEMU guests and real boards, and runs side by side with tftpd-hpa or dnsmasq in tests.
 
+/** A UDP endpoint. */
 export interface Endpoint {
   /** Dotted IPv4 address. */
   address: string;
+  /** The UDP port. */
   port: number;
 }
 

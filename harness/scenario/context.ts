@@ -9,6 +9,11 @@ import type { BuiltKernel, BuiltKernelRole } from "../fixtures/kernel-build.ts";
 import type { Steps } from "./steps.ts";
 import type { Transcript } from "../console/transcript.ts";
 
+/**
+ * The fixtures of the target a scenario runs on (`ctx.fixtures`): Debian's kernel, busybox and U-Boot for it,
+ * fetched and verified once, cached in ~/.cache/bootlab. Each returns a path (or, for the kernel U-Boot boots, its
+ * format and addresses).
+ */
 export interface TargetFixtures {
   /** Path of the target's Debian kernel image. */
   kernel(): Promise<string>;
@@ -31,9 +36,13 @@ export interface TargetFixtures {
   builtKernel(opts?: { embed?: string; role?: BuiltKernelRole }): Promise<BuiltKernel>;
 }
 
+/** What a scenario body receives, once per target. */
 export interface ScenarioContext {
+  /** The target this run is on. */
   target: Target;
+  /** This run's lab: `lab.boot(target, opts)`, `lab.lan()`, `lab.medium()`. */
   lab: Lab;
+  /** Kernels, initramfs, U-Boot for this target. */
   fixtures: TargetFixtures;
   /** Runs `fn` as a named step of the timeline, optionally with its own deadline. */
   step<T>(name: string, fn: () => Promise<T>, opts?: { timeoutSeconds?: number }): Promise<T>;

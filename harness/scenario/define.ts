@@ -6,11 +6,13 @@ import { type FailureKind, ScenarioError } from "../errors/failures.ts";
 import { loadCatalogue, type Target } from "../targets/catalogue.ts";
 import type { ScenarioContext } from "./context.ts";
 
+/** A scenario's header: data, validated for every scenario of a run before any machine starts. */
 export interface ScenarioHeader {
   /** One line: what the device must do. */
   name: string;
   /** Target names from targets/, or "all". */
   targets: string[] | "all";
+  /** Deadlines; every wait is also a step with its own. */
   timeouts?: {
     /** The whole scenario on one target (default 180 s). */
     scenarioSeconds?: number;
@@ -20,24 +22,29 @@ export interface ScenarioHeader {
     stepSeconds?: number;
   };
   /**
-   * The scenario reproduces a known failure: it passes only if it fails this way (kind, and text the
-   * failure must contain), and fails if the device boots fine.
-   */
-  /**
    * The scenario reproduces a failure: it passes only if it fails this way (kind, a text in the report
    * and, if given, the step the failure happened in).
    */
   expectFailure?: { kind: FailureKind; message: string; step?: string };
 }
 
+/** A scenario's body: runs once per target with its own lab. */
 export type ScenarioBody = (ctx: ScenarioContext) => Promise<void>;
 
+/** What `scenario()` returns and a scenario file default-exports. */
 export interface ScenarioDefinition {
+  /** Marks the default export as a scenario (format version). */
   readonly bootlabScenario: 1;
+  /** The header as written. */
   readonly header: ScenarioHeader;
+  /** The body. */
   readonly body: ScenarioBody;
 }
 
+/**
+ * Defines a scenario: `export default scenario({ name, targets }, async ({ lab, target, fixtures, step }) => { …
+ * })`.
+ */
 export function scenario(header: ScenarioHeader, body: ScenarioBody): ScenarioDefinition {
   return { bootlabScenario: 1, header, body };
 }

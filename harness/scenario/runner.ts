@@ -18,27 +18,41 @@ import { Transcript } from "../console/transcript.ts";
 import { projectRoot } from "../paths.ts";
 import { boardOfFailure, type Timeline } from "../timeline/model.ts";
 
+/** How one scenario × target ended (also in timeline.json, junit.xml, results.tap). */
 export interface ScenarioResult {
+  /** The scenario id: its path under scenarios/ without .ts. */
   id: string;
+  /** The header's name. */
   name: string;
+  /** The scenario file, absolute. */
   file: string;
+  /** The target name. */
   target: string;
+  /** passed also when an expectFailure failed as declared. */
   status: "passed" | "failed";
   /** The failure, for failed runs; for an expected failure that happened, kept as information. */
   failure?: BootlabFailure;
+  /** For an expectFailure scenario: whether the declared failure happened. */
   expectedFailureSeen?: boolean;
+  /** Wall time of the run on this target. */
   durationMs: number;
+  /** The step timeline. */
   steps: StepRecord[];
+  /** The steps in one line, with their times (failed steps marked ✘). */
   summary: string;
+  /** The artifact folder: out/<scenario id>/<target>/. */
   artifacts: string;
 }
 
+/** What `runScenarios` runs and how. */
 export interface RunOptions {
   /** Files or folders of scenarios. */
   paths: string[];
   /** Target names to run on (intersected with each scenario's), or "all". */
   targets?: string[] | "all";
+  /** Where artifact folders go (default out/). */
   outDir?: string;
+  /** The fixture store (default: the cache in ~/.cache/bootlab). */
   fixtures?: Fixtures;
   /** Called with each result as soon as it is known. */
   onResult?: (r: ScenarioResult) => void;
@@ -124,6 +138,10 @@ export function selectTargets(s: ValidScenario, wanted: string[] | "all" | undef
   return mine.filter((t) => wanted.includes(t));
 }
 
+/**
+ * Loads and validates the scenarios, then runs each on its selected targets, each with its own lab, deadline and
+ * artifact folder; results in listed order.
+ */
 export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> {
   const scenarios = await loadScenarios(opts.paths);
   if (opts.targets && opts.targets !== "all") {

@@ -9,14 +9,19 @@ import {
   BOOTREPLY, BOOTREQUEST, type BootpMessage, decodeBootp, DHCP, DHCP_TYPE_NAMES, encodeBootp, messageType, OPT, optIp, optString,
 } from "./packets.ts";
 
+/** A fixed host, as in dhcpd.conf (`lan.dhcp.host(entry)`): the address and boot parameters one MAC gets. */
 export interface DhcpHostEntry {
+  /** The client's MAC (any case). */
   mac: string;
+  /** The address it is given. */
   ip: string;
   /** Boot file name (BOOTP `file`, DHCP option 67). */
   file?: string;
   /** siaddr: the TFTP server the client should use (defaults to the DHCP server). */
   nextServer?: string;
+  /** Option 12. */
   hostname?: string;
+  /** Option 17 (root-path). */
   rootPath?: string;
   /** More options by code; strings are sent as text. */
   options?: Record<number, Uint8Array | string>;
@@ -28,23 +33,35 @@ export interface DhcpHostEntry {
   bootpOnly?: boolean;
 }
 
+/** Boot parameters for clients whose vendor class (option 60) matches (a substring or a RegExp), e.g. "U-Boot". */
 export interface VendorClassRule {
   /** Matched against option 60 (a substring, or a regex). */
   match: string | RegExp;
+  /** The boot file name they get. */
   file?: string;
+  /** The TFTP server (siaddr) they get. */
   nextServer?: string;
 }
 
+/** The DHCP server's settings (`lab.lan({ dhcp })` for the lab's; `bootlab serve dhcp --config` for the host's). */
 export interface DhcpConfig {
+  /** The server's own address (server identifier, and siaddr unless `nextServer`). */
   serverIp: string;
+  /** The subnet's prefix length (the netmask given out). */
   prefix: number;
+  /** Option 3, when given. */
   router?: string;
+  /** Option 6, when given. */
   dns?: string[];
+  /** Lease time (default 3600). */
   leaseSeconds?: number;
+  /** Addresses for clients without a host entry, inclusive (lab default: .100–.199). */
   pool?: { start: string; end: string };
   /** Defaults for every client. */
   file?: string;
+  /** Default siaddr (the TFTP server) for every client. */
   nextServer?: string;
+  /** Per vendor class (option 60) boot parameters, first match wins; a host entry overrides them. */
   vendorClasses?: VendorClassRule[];
   /** Answer plain BOOTP requests (no DHCP message type). Default true. */
   bootp?: boolean;
@@ -52,19 +69,29 @@ export interface DhcpConfig {
   logLimit?: number;
 }
 
+/** One request the DHCP server saw and what it did (`lan.dhcp.log`, lan-log.json `dhcp`). */
 export interface DhcpLogEntry {
+  /** Milliseconds since the server started. */
   atMs: number;
+  /** The client's MAC (chaddr). */
   mac: string;
+  /** The client's transaction id. */
   xid: number;
   /** "BOOTP", or the DHCP message type ("DISCOVER", "REQUEST", …); "malformed" for garbage. */
   request: string;
+  /** Option 60, as sent. */
   vendorClass?: string;
+  /** Option 50, or ciaddr, as sent. */
   requestedIp?: string;
   /** What we answered: "BOOTREPLY", "OFFER", "ACK", "NAK", or undefined (ignored / withheld). */
   reply?: string;
+  /** The address given (yiaddr). */
   ip?: string;
+  /** The boot file name sent. */
   file?: string;
+  /** The siaddr sent (the TFTP server). */
   nextServer?: string;
+  /** Why, when not a plain answer: "withheld (fault)", "declined", "no host entry and no free pool address", "ignored", … */
   note?: string;
 }
 
@@ -79,8 +106,14 @@ function maskOf(prefix: number): string {
   return numberToIp(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 }
 
+/**
+ * bootlab's BOOTP/DHCP server (`lan.dhcp`): host entries, a pool, vendor classes, BOOTP-only answers, withheld
+ * replies as a fault, and a log of every request.
+ */
 export class DhcpServer {
+  /** The settings in force (defaults filled in). */
   readonly config: DhcpConfig;
+  /** Every request and its answer, in order. */
   readonly log: DhcpLogEntry[] = [];
   #hosts = new Map<string, DhcpHostEntry>();
   /** Addresses by client MAC: offered (tentative) or bound. At most the pool's size. */
@@ -118,6 +151,7 @@ export class DhcpServer {
     return this.#leases.size;
   }
 
+  /** Adds (or replaces) a fixed host by MAC. */
   host(entry: DhcpHostEntry): void {
     this.#hosts.set(entry.mac.toLowerCase(), entry);
   }

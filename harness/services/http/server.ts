@@ -8,15 +8,24 @@ import { resolve, sep } from "node:path";
 import type { Duplex } from "node:stream";
 import type { LabHost } from "../../lan/host.ts";
 
+/** A route's handler: Node's request and response. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/** One HTTP request the lab server answered (`lan.http.log`, lan-log.json `http`). */
 export interface HttpLogEntry {
+  /** Milliseconds since the server started, at the request. */
   atMs: number;
+  /** The client's address. */
   client: string;
+  /** GET, HEAD, … */
   method: string;
+  /** The request path, as sent. */
   path: string;
+  /** The status code answered. */
   status: number;
+  /** Body bytes sent. */
   bytes: number;
+  /** Time to the end of the response. */
   ms: number;
 }
 
@@ -49,8 +58,14 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpServerLimits> = {
   idleMs: 30_000,
 };
 
+/**
+ * HTTP on the lab server, port 80 (`lan.http`): exact paths (`file`, `route`) and folders (`static`), with a log
+ * of every request.
+ */
 export class LabHttpServer {
+  /** Every request, in order. */
   readonly log: HttpLogEntry[] = [];
+  /** The node:http server behind it (not listening on a host port: it serves the lab LAN's TCP). */
   readonly server: Server;
   readonly limits: Readonly<HttpServerLimits>;
   /** Log entries dropped because `logLimit` were kept; connections refused with 503. */
@@ -195,6 +210,7 @@ export class LabHttpServer {
     res.end(text);
   }
 
+  /** Stops serving (the lab does it). */
   close(): void {
     this.server.close();
   }

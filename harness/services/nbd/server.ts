@@ -47,6 +47,7 @@ import {
 /** "copy-on-write": writes go to an in-memory overlay shared by the export's sessions; the source never changes. */
 export type NbdWriteMode = "read-only" | "read-write" | "copy-on-write";
 
+/** How an export serves writes, and what it says about itself. */
 export interface NbdExportOptions {
   /** Default "read-only". "read-write" on a Uint8Array changes that array. */
   mode?: NbdWriteMode;
@@ -56,11 +57,15 @@ export interface NbdExportOptions {
 
 /** A registered export, for scenarios: what a client would read now, and the copy-on-write overlay. */
 export interface NbdExport {
+  /** The export name a client asks for. */
   readonly name: string;
+  /** Its size in bytes. */
   readonly size: number;
+  /** How writes are handled. */
   readonly mode: NbdWriteMode;
   /** The image file, absolute; undefined for an in-memory export. */
   readonly file: string | undefined;
+  /** Its description, if given. */
   readonly description: string | undefined;
   /** Copy-on-write: bytes held by the overlay (whole 4 KiB blocks). */
   overlayBytes(): number;
@@ -92,6 +97,7 @@ export interface NbdErrorRecord {
   detail: string;
 }
 
+/** How an NBD session ended. */
 export type NbdSessionOutcome =
   /** The client sent NBD_CMD_DISC. */
   | "disconnected"
@@ -108,27 +114,41 @@ export type NbdSessionOutcome =
   /** A bug of ours; the detail says what threw. */
   | "server-error";
 
+/** One NBD client connection, handshake to end (`lan.nbd.sessions`, lan-log.json `nbd`). */
 export interface NbdSessionLog {
+  /** Sessions are numbered from 1 in the order they connected. */
   id: number;
   /** "address:port" of the client, as its connection says. */
   client: string;
+  /** Milliseconds since the server started, at the connection. */
   startedAtMs: number;
+  /** At the end, when it ended. */
   endedAtMs?: number;
   /** "handshake" until an export is chosen, then "transmission", then "ended". */
   state: "handshake" | "transmission" | "ended";
+  /** The client's handshake flags. */
   clientFlags?: number;
+  /** Every handshake option and our answer. */
   options: NbdOptionRecord[];
   /** The export in use after the handshake. */
   export?: string;
   /** How the client entered transmission. */
   via?: "EXPORT_NAME" | "GO";
+  /** Read requests served. */
   reads: number;
+  /** Bytes read. */
   readBytes: number;
+  /** Write requests served. */
   writes: number;
+  /** Bytes written. */
   writeBytes: number;
+  /** Flush requests. */
   flushes: number;
+  /** Trim requests. */
   trims: number;
+  /** Every request answered with an error. */
   errors: NbdErrorRecord[];
+  /** How it ended. */
   outcome?: NbdSessionOutcome;
   /** Why it ended, in a sentence. */
   detail?: string;
@@ -332,6 +352,10 @@ async function writeOverlay(
   }
 }
 
+/**
+ * bootlab's NBD server (`lan.nbd`, port 10809 on the lab server; `listenNbdOnHost` for a host port): exports from
+ * files or bytes, read-only, read-write or copy-on-write, and a log of every session and request.
+ */
 export class NbdServer {
   /** Every session, in order of arrival; a live session's counters move as it runs. */
   readonly sessions: NbdSessionLog[] = [];

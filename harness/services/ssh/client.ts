@@ -23,12 +23,17 @@ export function generateKeyPair(): SshKeyPair {
   throw new InfrastructureError("ssh2 could not make a usable ed25519 key pair in 20 tries");
 }
 
+/** What a command run over SSH left. */
 export interface SshResult {
+  /** Its exit status. */
   status: number;
+  /** Its standard output. */
   stdout: string;
+  /** Its standard error. */
   stderr: string;
 }
 
+/** An SSH session to a guest (`await board.ssh()`): dropbear in the guest, ssh2 over the lab LAN's TCP. */
 export class SshSession {
   #client: ssh2.Client;
 
@@ -53,6 +58,10 @@ export class SshSession {
     });
   }
 
+  /**
+   * Runs a command in the guest and returns its exit status and output (an InfrastructureError when it does not
+   * exit within `timeoutMs`).
+   */
   exec(command: string, timeoutMs = 30_000): Promise<SshResult> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new InfrastructureError(`ssh exec \`${command}\`: no exit within ${timeoutMs} ms`)), timeoutMs);
@@ -75,6 +84,7 @@ export class SshSession {
     });
   }
 
+  /** Ends the session. */
   close(): void {
     this.#client.end();
   }

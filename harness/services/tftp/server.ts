@@ -63,15 +63,19 @@ export const DEFAULT_TFTP_LIMITS: Readonly<TftpServerLimits> = {
 export interface TftpRequestRecord {
   /** On the server's clock (`clock`, default performance.now()). */
   atMs: number;
+  /** Who sent it. */
   client: Endpoint;
   /** "RRQ", "WRQ", or "malformed" / "other" for what was not a request. */
   op: "RRQ" | "WRQ" | "malformed" | "other";
+  /** The file name asked for. */
   file?: string;
   /** "started" a transfer, repeated one in progress ("duplicate"), or was answered with ERROR 4 / "ignored". */
   result: "started" | "duplicate" | "error" | "ignored";
+  /** Why it was refused or ignored. */
   detail?: string;
 }
 
+/** Counters of what reached a TFTP server and was not a plain request. */
 export interface TftpServerStats {
   /** Requests that repeated one already being served (the client's retransmit, or a duplicated datagram). */
   duplicateRequests: number;
@@ -89,6 +93,7 @@ export interface TftpServerStats {
 }
 
 interface Active {
+  /** Who sent it. */
   client: Endpoint;
   key: string;
   request: Uint8Array;
@@ -113,12 +118,18 @@ interface SharedFile {
   users: number;
 }
 
+/**
+ * bootlab's TFTP server (`lan.tftp`, and `addTftpHost`'s): RFC 1350 with blksize, windowsize, tsize and timeout
+ * options, uploads when allowed, and a log of every transfer.
+ */
 export class TftpServer {
+  /** The listening port (69 on the lab LAN). */
   readonly port: number;
   /** Every finished transfer, in order of completion: what scenarios and tests assert on. */
   readonly log: TransferLog[] = [];
   /** Every datagram to the listening port: count a client's RRQs, retries included. */
   readonly requests: TftpRequestRecord[] = [];
+  /** Counters of what was not a plain request, and of what the server's bounds turned away or dropped. */
   readonly stats: TftpServerStats = { duplicateRequests: 0, malformedRequests: 0, ignored: 0, strangers: 0, busy: 0, droppedRequests: 0, droppedLogs: 0 };
   readonly limits: Readonly<TftpServerLimits>;
   #shared = new Map<string, SharedFile>();

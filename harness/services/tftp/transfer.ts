@@ -8,6 +8,7 @@ import {
   decodePacket, describePacket, encodeData, encodeError, encodePacket, ERR, ERROR_TEXT, type RequestPacket, type TftpOption,
 } from "./packets.ts";
 
+/** The TFTP server's limits and timing (`lab.lan({ tftp })`). */
 export interface TransferConfig {
   /**
    * The largest blksize granted. 1468 fills a 1500-byte Ethernet MTU (minus IP, UDP and TFTP headers):
@@ -59,6 +60,7 @@ export function checkTransferConfig(c: Partial<TransferConfig>): string[] {
 export const BLKSIZE_MIN = 8;
 export const BLKSIZE_MAX = 65464;
 
+/** How a TFTP transfer ended. */
 export type TransferOutcome =
   /** Every byte delivered (read: the last block acknowledged; write: the last block received). */
   | "ok"
@@ -73,11 +75,18 @@ export type TransferOutcome =
   /** Stopped from our side: the server closed, or an upload could not be stored. */
   | "aborted";
 
+/**
+ * One TFTP transfer, start to end (`lan.tftp.log`, lan-log.json `tftp`): what was asked, what was negotiated, what
+ * was delivered and how it ended.
+ */
 export interface TransferLog {
+  /** read: the client downloaded (RRQ); write: it uploaded (WRQ). */
   kind: "read" | "write";
   /** The file name exactly as the client asked for it. */
   file: string;
+  /** The client's address and port. */
   client: Endpoint;
+  /** "octet" or "netascii". */
   mode: string;
   /** The options the client asked for, as sent. */
   requested: TftpOption[];
@@ -85,8 +94,11 @@ export interface TransferLog {
   oack: TftpOption[];
   /** What was in effect: blksize, windowsize, the client's timeout (s) and tsize if negotiated. */
   blksize: number;
+  /** Blocks in flight before an ACK (RFC 7440; 1 without the option). */
   windowsize: number;
+  /** The client's timeout option, in seconds, if it sent one. */
   timeoutS?: number;
+  /** The transfer size option, if negotiated. */
   tsize?: number;
   /** Payload bytes delivered: acknowledged by the client (read) or received (write). */
   bytes: number;
@@ -98,8 +110,11 @@ export interface TransferLog {
   timeouts: number;
   /** Duplicate ACKs ignored (read) or repeated DATA answered with its ACK again (write). */
   duplicates: number;
+  /** Milliseconds since the server started, at the request. */
   startedAtMs: number;
+  /** Request to end. */
   durationMs: number;
+  /** How it ended: "ok" when every byte was delivered. */
   outcome: TransferOutcome;
   /** The ERROR that ended the transfer, and who sent it. */
   error?: { code: number; message: string; by: "server" | "client" };
