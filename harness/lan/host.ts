@@ -68,7 +68,10 @@ export class LabHost implements DatagramNetwork {
   readonly ip: string;
   /** Its subnet's prefix length. */
   readonly prefix: number;
-  /** Frames and packets by kind (received, sent, malformed, …), also in lan-log.json. */
+  /**
+   * What happened to frames it got, by kind ("arp: answered", "icmp: echo answered", "udp: no listener",
+   * "malformed: udp", …); also in lan-log.json.
+   */
   readonly counters: Record<string, number> = {};
   /** What it learnt by ARP: IP to MAC. */
   readonly arpTable = new Map<string, string>();
