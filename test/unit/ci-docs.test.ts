@@ -58,8 +58,9 @@ function fakeDurations(dir: string): void {
   }
 }
 
-test("docs/ci.md: two YAML pipelines that parse", () => {
+test("docs/ci.md: two YAML pipelines that parse, installing with npm install (npm ci refuses the one-platform lock)", () => {
   assert.equal(yamlBlocks.length, 2);
+  assert.doesNotMatch(JSON.stringify(yamlBlocks), /npm ci\b/);
 });
 
 test("docs/ci.md: the GitHub Actions matrix shards cover every pair of the library exactly once, and the report job merges them", async () => {
