@@ -22,7 +22,11 @@ const KERNEL_BUILD = {
   /** The make target that is the bootable image: vmlinux (at the top of the tree), or Image (under arch/ARCH/boot/). */
   image: s.string(),
 };
-/** A kernel built from a Debian source package: source, config fragment, ARCH, CROSS_COMPILE, image. */
+/**
+ * A kernel built from a Debian source package: source, config fragment, ARCH, CROSS_COMPILE, image.
+ *
+ * @interface
+ */
 export type KernelBuildSpec = Infer<typeof KERNEL_BUILD>;
 
 /** A device the board has, and how Linux drives and names it. */
@@ -66,7 +70,11 @@ const BOARD_FLASH = {
   firstChipRunsFirst: s.string().maybe(),
   why: s.string().maybe(),
 };
-/** A board's own flash chips (`target.machine.boardFlash`): what `lab.boot(target, { flash })` fills. */
+/**
+ * A board's own flash chips (`target.machine.flash`): what `lab.boot(target, { flash })` fills.
+ *
+ * @interface
+ */
 export type BoardFlash = Infer<typeof BOARD_FLASH>;
 
 /** What QEMU emulates, and how Linux names its parts. */
@@ -164,7 +172,11 @@ const UBOOT = {
   /** The uImage architecture name for mkimage-style headers. */
   uimageArch: s.oneOf(["mips", "arm", "arm64"] as const),
 };
-/** What a target's U-Boot wants (`target.firmware.uboot`): prompt, autoboot, load addresses, the kernel format it boots. */
+/**
+ * What a target's U-Boot wants (`target.firmware.uboot`): prompt, autoboot, load addresses, the kernel format it boots.
+ *
+ * @interface
+ */
 export type UBootTarget = Infer<typeof UBOOT>;
 
 const FIRMWARE = {
@@ -213,6 +225,8 @@ const TARGET = {
  * A board of the catalogue (targets/NAME.json, `bootlab targets`), as data checked when loaded: `machine` (QEMU,
  * console, NIC, disk, USB, its own flash, snapshots), `guest` (Debian arch, uname, kernel), `firmware` (U-Boot) and
  * `flows` (kexec, flashAsDisk, routerKernel). A scenario gets it as `ctx.target`.
+ *
+ * @interface
  */
 export type Target = Infer<typeof TARGET>;
 
