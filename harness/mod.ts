@@ -22,6 +22,7 @@ export type { FailureKind, FailureContext } from "./errors/failures.ts";
 
 // The lab, its boards and their consoles
 export type { Lab, BootOptions, SnapshotRequest, ImageRef, MediumRef, KeptMedium } from "./lab/lab.ts";
+export type { BootSwitch } from "./machine/boot-rom.ts";
 export type { Board } from "./lab/board.ts";
 export type { LinuxShell, CommandResult, RunOptions as ShellRunOptions } from "./console/linux-shell.ts";
 export type { UBootConsole, UBootRunOptions, UBootResult } from "./console/uboot.ts";

@@ -10,8 +10,11 @@ import { join, relative } from "node:path";
 import { projectRoot } from "../../harness/paths.ts";
 import { tempDir } from "../helpers.ts";
 
-/** Members (nested properties, accessors; most are the target schema's fields) still without a doc comment; lower it as they get one. */
-const UNDOCUMENTED_MEMBERS_AT_MOST = 210;
+/**
+ * Members (nested properties, accessors) still without a doc comment, outside the target schema's fields
+ * (harness/targets/catalogue.ts, shown through Target's @interface); lower it as they get one.
+ */
+const UNDOCUMENTED_MEMBERS_AT_MOST = 71;
 
 function files(dir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -42,7 +45,8 @@ test("api docs: docs/api/ is what TypeDoc makes of harness/mod.ts now, with no b
     assert.deepEqual(other, [], "no exported type refers to one left out of the reference, and every {@link} resolves");
     const topLevel = undocumented.filter((l) => /^\[warning\] [A-Za-z_]+ \(/.test(l));
     assert.deepEqual(topLevel, [], "every export of harness/mod.ts has a doc comment");
-    assert.ok(undocumented.length <= UNDOCUMENTED_MEMBERS_AT_MOST, `${undocumented.length} members lack a doc comment:\n${undocumented.join("\n")}`);
+    const members = undocumented.filter((l) => !l.includes("harness/targets/catalogue.ts"));
+    assert.ok(members.length <= UNDOCUMENTED_MEMBERS_AT_MOST, `${members.length} members lack a doc comment:\n${members.join("\n")}`);
 
     const made = files(d.path);
     const kept = files(join(projectRoot, "docs/api"));

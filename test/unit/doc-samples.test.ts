@@ -1,7 +1,7 @@
 // Every ```ts sample in README.md and docs/*.md type-checks against harness/mod.ts, so the guide cannot
-// teach an API that is not there. A sample that imports or exports is a module (its imports of
-// harness/ are pointed at this checkout); any other is a fragment of a scenario body, checked inside an
-// async function that has the scenario context's names in scope (PREAMBLE).
+// teach an API that is not there. A sample that exports is a module; any other is a fragment of a scenario
+// body, checked inside an async function that has the scenario context's names in scope (PREAMBLE), its
+// import lines hoisted. Imports of harness/ are pointed at this checkout.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -24,6 +24,9 @@ interface Sample {
   line: number;
   code: string;
 }
+
+/** A sample that exports is a module as written; any other is a fragment of a scenario body (its imports hoisted). */
+const isModule = (code: string) => /^\s*export\b/m.test(code);
 
 function docSamples(): Sample[] {
   const docs = ["README.md", ...readdirSync(join(projectRoot, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
@@ -48,11 +51,14 @@ test("doc samples: every ```ts sample of README.md and docs/*.md type-checks aga
     samples.forEach((s, i) => {
       const name = `sample-${String(i).padStart(2, "0")}.ts`;
       names.push(name);
-      const isModule = /^\s*(import|export)\b/m.test(s.code);
-      // Keep line numbers: the sample's first line is line `s.line` of its document.
-      const body = isModule
-        ? s.code.replace(/(from\s+")((?:\.\.\/)+)(harness\/[^"]+")/g, `$1${rel}/$3`)
-        : `${PREAMBLE(`${rel}/harness/mod.ts`).replace(/\n/g, " ")}\nasync function sample(): Promise<void> {\n${s.code}}\n`;
+      const code = s.code.replace(/(from\s+")((?:\.\.\/)+)(harness\/[^"]+")/g, `$1${rel}/$3`);
+      // Keep line numbers: the sample's first line is line `s.line` of its document. A fragment's imports
+      // move up to the preamble's line, leaving their lines empty.
+      const imports = code.split("\n").filter((l) => /^import\s/.test(l));
+      const body = isModule(s.code)
+        ? code
+        : `${PREAMBLE(`${rel}/harness/mod.ts`).replace(/\n/g, " ")} ${imports.join(" ")}\nasync function sample(): Promise<void> {\n` +
+          `${code.split("\n").map((l) => (/^import\s/.test(l) ? "" : l)).join("\n")}}\n`;
       writeFileSync(join(dir, name), `// ${s.file}:${s.line}\n${body}`);
     });
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
@@ -66,8 +72,7 @@ test("doc samples: every ```ts sample of README.md and docs/*.md type-checks aga
     // Point each error at the document's line.
     const report = (r.stdout + r.stderr).replace(/[^\s(]*(sample-(\d+)\.ts)\((\d+),(\d+)\)/g, (_all, _f, i: string, line: string, col: string) => {
       const s = samples[Number(i)]!;
-      const isModule = /^\s*(import|export)\b/m.test(s.code);
-      return `${s.file}:${s.line + Number(line) - (isModule ? 2 : 4)}:${col}`;
+      return `${s.file}:${s.line + Number(line) - (isModule(s.code) ? 2 : 4)}:${col}`;
     });
     assert.equal(r.status, 0, `doc samples do not type-check:\n${report}`);
   } finally {
