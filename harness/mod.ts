@@ -65,3 +65,6 @@ export type { Target, BoardFlash, UBootTarget, KernelBuildSpec } from "./targets
 export { runScenarios, loadScenarios } from "./scenario/runner.ts";
 export type { ScenarioResult, RunOptions } from "./scenario/runner.ts";
 export type { StepRecord } from "./scenario/steps.ts";
+export type {
+  Timeline, StepStatus, TimelineFailure, TimelineFailureKind, TimelineBoard, ConsoleLine, LanEvent, LanEventKind,
+} from "./timeline/model.ts";

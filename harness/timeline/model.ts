@@ -2,10 +2,15 @@
 // from the files afterwards (on another machine, from a CI artifact). Plain data, on one time axis:
 // milliseconds since the run began.
 
+/** How a step stands: running until it ends, then passed or failed. */
 export type StepStatus = "running" | "passed" | "failed";
 /** The failure kinds of harness/errors, as data (this folder depends on nothing). */
 export type TimelineFailureKind = "product" | "scenario" | "infrastructure" | "timeout" | "bug";
 
+/**
+ * One step of a run's timeline (`ScenarioResult.steps`, timeline.json): its id, parent and board, its name and
+ * times, and how it ended.
+ */
 export interface StepRecord {
   /** 1, 2, … in the order the steps started; unique in a run. */
   id: number;
@@ -13,10 +18,13 @@ export interface StepRecord {
   parent?: number;
   /** The board the step acted on (its own, or inherited from its parent). */
   board?: string;
+  /** What the step waits for or does, as the timeline and failures show it. */
   name: string;
   /** Nesting depth: 0 for steps the scenario runs, 1+ for the steps inside them. */
   depth: number;
+  /** Milliseconds since the run began. */
   startMs: number;
+  /** When it ended (absent while running). */
   endMs?: number;
   status: StepStatus;
   failure?: { kind: TimelineFailureKind; message: string };
@@ -27,46 +35,69 @@ export interface StepRecord {
   cutShort?: true;
 }
 
+/**
+ * A failed run's failure as timeline.json keeps it: kind, message, where (step, board, the scenario's line),
+ * expected and seen, the console tail, the whole report.
+ */
 export interface TimelineFailure {
+  /** Which of the five kinds. */
   kind: TimelineFailureKind;
+  /** The failure's message. */
   message: string;
   /** The step it happened in (the innermost), and that step's board. */
   stepId?: number;
   step?: string;
   board?: string;
+  /** What the step waited for or required. */
   expected?: string;
+  /** The line or value that decided it. */
   seen?: string;
   /** The last lines of that board's console. */
   consoleTail?: string[];
+  /** The scenario's line, for a scenario's mistake. */
   at?: string;
+  /** What to do about it, when the cause is known. */
   fix?: string;
   /** The whole text report, as failure.txt has it. */
   report: string;
 }
 
+/** A console line and when it was complete (ms since the run began). */
 export interface ConsoleLine {
+  /** When the line was complete (ms since the run began). */
   atMs: number;
+  /** The line, without its end. */
   text: string;
 }
 
+/**
+ * A board of the run, as timeline.json keeps it: name, target, MAC, start, its files and its console's last lines.
+ */
 export interface TimelineBoard {
+  /** The board's name in the lab. */
   name: string;
+  /** Its target. */
   target: string;
   /** When its machine started (a board powered on twice is two entries). */
   startedMs: number;
+  /** Its NIC's MAC. */
   mac: string;
   /** Files of this board, relative to the timeline.json folder. */
   files: { console?: string; consoleRaw?: string; repro?: string; qemuCmdline?: string };
   /** The console's last lines with their times (at most CONSOLE_LINES; `omitted` earlier ones left out). */
   console: ConsoleLine[];
+  /** Console lines left out before `console`. */
   omitted: number;
 }
 
+/** What a lab LAN event is about: a DHCP, TFTP, HTTP or NBD transaction, a fault firing, or one MAC on two ports. */
 export type LanEventKind = "dhcp" | "tftp" | "http" | "nbd" | "fault" | "duplicate-mac";
 
 /** One transaction on the lab LAN or one fault firing, for the LAN's lane of a timeline. */
 export interface LanEvent {
+  /** What it is about. */
   kind: LanEventKind;
+  /** When it started (ms since the run began). */
   atMs: number;
   /** For things that last (a TFTP transfer, an NBD session). */
   endMs?: number;
@@ -78,21 +109,34 @@ export interface LanEvent {
   problem?: boolean;
 }
 
+/**
+ * What timeline.json holds: everything a report of one scenario × target needs (steps, boards, the LAN's events,
+ * the failure), on one time axis — ms since the run began.
+ */
 export interface Timeline {
   /** The format of this file; bumped when a reader would misread it. */
   format: 2;
+  /** The scenario id. */
   scenario: string;
+  /** The scenario's name. */
   name: string;
+  /** The target's name. */
   target: string;
+  /** How the run ended (passed also when a declared expectFailure happened). */
   status: "passed" | "failed";
   /** Wall-clock start, ISO 8601. */
   startedAt: string;
+  /** Wall time of the run. */
   durationMs: number;
+  /** The failure, for a failed run (and for an expected failure that happened). */
   failure?: TimelineFailure;
   /** The scenario reproduces a failure, and it happened (the run passed because of it). */
   expectedFailureSeen?: boolean;
+  /** Every step, in start order. */
   steps: StepRecord[];
+  /** Every board powered on, in order. */
   boards: TimelineBoard[];
+  /** The lab LAN: its subnet, its events, its files (absent when the run had no LAN). */
   lan?: {
     subnet: string;
     events: LanEvent[];
