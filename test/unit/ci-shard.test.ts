@@ -187,11 +187,18 @@ test("report merge: the CLI merges shard folders into --out and exits with the w
       writeFileSync(join(d.path, `shard-${i + 1}`, "junit.xml"), junitXml(rs));
       writeFileSync(join(d.path, `shard-${i + 1}`, "results.tap"), tap(rs));
     });
+    // A pair's timeline.json, as `bootlab run` leaves it in the shard's folder: the merged HTML report shows it.
+    mkdirSync(join(d.path, "shard-1", "smoke", "boot-to-shell", "malta-mipsel"), { recursive: true });
+    writeFileSync(join(d.path, "shard-1", "smoke", "boot-to-shell", "malta-mipsel", "timeline.json"), JSON.stringify({
+      scenario: "smoke/boot-to-shell", name: "boots", target: "malta-mipsel", status: "passed", durationMs: 1234, steps: [],
+    }));
     const out = join(d.path, "merged");
     const r = cli("report", "merge", join(d.path, "shard-1"), join(d.path, "shard-2"), "--out", out);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stdout, /merged 2 JUnit and 2 TAP reports: 2 pairs, 1 passed, 1 failed/);
     assert.equal(junitCases(readFileSync(join(out, "junit.xml"), "utf8")).length, 2);
+    assert.match(r.stdout, /index\.html \(1 timelines\)/);
+    assert.match(readFileSync(join(out, "index.html"), "utf8"), /smoke\/boot-to-shell/);
     assert.match(readFileSync(join(out, "results.tap"), "utf8"), /^TAP version 13\n1\.\.2\nok 1 - [^\n]*\nnot ok 2 - virt-arm64 lan\/cable/);
     // Merging the parent folder again does not take the merged report as a shard.
     const again = cli("report", "merge", d.path, "--out", out);
