@@ -33,15 +33,15 @@ export type { SshSession, SshResult } from "./services/ssh/client.ts";
 
 // The lab LAN, its services and their logs
 export type { LabLan, LanOptions } from "./lab/lan.ts";
-export type { LabHost } from "./lan/host.ts";
+export type { LabHost, LabHostLimits } from "./lan/host.ts";
 export type { LanSegment, FrameEvent } from "./lan/segment.ts";
 export type { FaultEngine, FaultRule, FaultMatch, FaultFiring } from "./lan/faults.ts";
 export { seededRandom } from "./lan/faults.ts";
 export type { DhcpServer, DhcpConfig, DhcpHostEntry, DhcpLogEntry, VendorClassRule } from "./services/dhcp/server.ts";
-export type { TftpServer, TftpRequestRecord, TftpServerStats } from "./services/tftp/server.ts";
+export type { TftpServer, TftpRequestRecord, TftpServerStats, TftpServerLimits } from "./services/tftp/server.ts";
 export type { TftpOption } from "./services/tftp/packets.ts";
 export type { TransferLog, TransferOutcome, TransferConfig } from "./services/tftp/transfer.ts";
-export type { LabHttpServer, HttpLogEntry, HttpHandler } from "./services/http/server.ts";
+export type { LabHttpServer, HttpLogEntry, HttpHandler, HttpServerLimits } from "./services/http/server.ts";
 export type {
   NbdServer, NbdExport, NbdExportOptions, NbdWriteMode, NbdSessionLog, NbdSessionOutcome, NbdOptionRecord, NbdErrorRecord, NbdRequestRecord,
 } from "./services/nbd/server.ts";

@@ -27,6 +27,10 @@ export interface LabHostConfig {
   limits?: Partial<LabHostLimits>;
 }
 
+/**
+ * What one lab host's stack takes at most (ARP entries, addresses being resolved, TCP connections and half-open
+ * handshakes): past a bound packets are dropped or a SYN gets RST, and the host goes on.
+ */
 export interface LabHostLimits {
   /** ARP entries kept, least recently learnt forgotten first. */
   arpEntries: number;
@@ -87,6 +91,7 @@ export class LabHost implements DatagramNetwork {
   /** Addresses this host also answers ARP for: a conflicting host, impersonated. */
   #claimed = new Set<string>();
   #closed = false;
+  /** The bounds in force (defaults filled in). */
   readonly limits: Readonly<LabHostLimits>;
 
   constructor(segment: LanSegment, cfg: LabHostConfig) {

@@ -53,7 +53,7 @@ export class LanSegment {
   #wall0 = Date.now();
   /**
    * Frames switched, malformed frames, frames dropped on a port whose link is down, MAC table evictions,
-   * duplicate-MAC frames dropped.
+   * duplicate-MAC reports past the first 100 (counted, not listed).
    */
   readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0, macsEvicted: 0, duplicateMacsDropped: 0 };
   /**

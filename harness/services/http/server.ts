@@ -29,6 +29,10 @@ export interface HttpLogEntry {
   ms: number;
 }
 
+/**
+ * What the lab's HTTP server takes at most (connections, request sizes, log entries, idle time): past a bound a
+ * client gets an HTTP error and the server goes on.
+ */
 export interface HttpServerLimits {
   /**
    * Connections served at once, over every attached port. A board fetches a few files one at a time; 64

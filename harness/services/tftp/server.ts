@@ -37,6 +37,10 @@ export interface TftpServerOptions {
   limits?: Partial<TftpServerLimits>;
 }
 
+/**
+ * What one TFTP server takes at most (transfers at once, sizes, log entries): past a bound a client gets a TFTP
+ * error and the server goes on.
+ */
 export interface TftpServerLimits {
   /** Transfers at once; past it a request gets ERROR 0 "Server busy" from the listening port. */
   maxTransfers: number;
