@@ -19,6 +19,9 @@ import { aptInstallLine, hostRequirements, missingRequirements } from "../host/r
 import { preflightAll } from "../machine/preflight.ts";
 import { cmdFlash, FLASH_USAGE } from "./flash.ts";
 import { cmdConsole, CONSOLE_USAGE } from "./console.ts";
+import { attachTerminal } from "./interactive.ts";
+import type { Board } from "../lab/board.ts";
+import type { Lab } from "../lab/lab.ts";
 import { listPairs, type Pair, pickPairs } from "../ci/pairs.ts";
 import { pairKey, parseGrep, parseShard, readDurations } from "../ci/shard.ts";
 import { duplicateCases, findReports, JUNIT_FILE, mergedExitCode, mergeJunit, mergeTap, readAll, TAP_FILE } from "../report/merge.ts";
@@ -28,6 +31,7 @@ const USAGE = `bootlab — test how a device boots, without the device
 
   bootlab run <files or folders> [--target NAME[,NAME]|all] [--out DIR] [--junit FILE] [--tap FILE]
                                   [--jobs N] [--no-snapshots] [--html FILE] [--grep PATTERN] [--shard K/N [--durations DIR]] [--list]
+                                  [--attach-on-failure]
                                   every run writes DIR/index.html (default out/), an HTML report of
                                   the pairs it ran; --html FILE writes it there too
       --grep: only pairs whose "SCENARIO-ID TARGET" or scenario name matches (a regular expression)
@@ -75,7 +79,7 @@ function printResult(r: ScenarioResult): void {
 async function cmdRun(argv: string[]): Promise<number> {
   const a = parseArgs(argv, {
     target: "value", out: "value", junit: "value", tap: "value", jobs: "value", "no-snapshots": "switch", html: "value",
-    grep: "value", shard: "value", durations: "value", list: "switch",
+    grep: "value", shard: "value", durations: "value", list: "switch", "attach-on-failure": "switch",
   });
   if (a.positional.length === 0) {
     process.stderr.write("bootlab run: name at least one scenario file or folder\n");
@@ -108,8 +112,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     for (const p of pick(listPairs(await loadScenarios(a.positional), targets))) process.stdout.write(pairKey(p.scenario.id, p.target) + "\n");
     return 0;
   }
+  const attach = !!a.flags["attach-on-failure"];
+  if (attach && (jobs > 1 || !process.stdin.isTTY)) {
+    throw new ScenarioError("bootlab run --attach-on-failure: one terminal sits at one board", { expected: "--jobs 1, run from a terminal" });
+  }
   const results = await runScenarios({
     paths: a.positional, targets, outDir: a.flags.out as string | undefined, onResult: printResult, jobs,
+    ...(attach ? { onFailure: attachOnFailure } : {}),
     ...(a.flags["no-snapshots"] ? { snapshots: false } : {}),
     ...(grep || shard ? {
       pick: (pairs) => {
@@ -198,6 +207,17 @@ function cmdCacheKey(argv: string[]): number {
   if (a.flags.files) for (const f of k.files) process.stdout.write(`${f.sha256}  ${f.path}\n`);
   process.stdout.write(k.key + "\n");
   return 0;
+}
+
+/** --attach-on-failure: the failure told, then the terminal on the failed board until the person quits. */
+async function attachOnFailure({ failure, board, lab }: { failure: BootlabFailure; board: Board | undefined; lab: Lab }): Promise<void> {
+  process.stdout.write(failure.report().split("\n").map((l) => "    " + l).join("\n") + "\n");
+  if (!board || !board.machine.running) {
+    process.stdout.write(`[bootlab] ${board ? `${board.name} is no longer running` : "no board to attach to"}; nothing to attach\n`);
+    return;
+  }
+  await board.allowing(["kernel-panic", "oops", "bug", "kernel-reset", "bootloader-reset"], () => attachTerminal(board, lab.lanIfMade, { input: process.stdin, output: process.stdout }));
+  process.stdout.write("\r\n[bootlab] detached; stopping the run's machines\r\n");
 }
 
 function cmdTargets(): number {

@@ -129,6 +129,11 @@ export class Lab {
   }
 
   #lanNow: LabLan | undefined;
+
+  /** The lab LAN if a board or the scenario has made it, without making one. */
+  get lanIfMade(): LabLan | undefined {
+    return this.#lanNow;
+  }
   #boots: { board: Board; artifacts: string; startedMs: number }[] = [];
 
   /**

@@ -12,6 +12,7 @@ import { userSite } from "../errors/stack.ts";
 import { type ValidScenario, validateScenario } from "./define.ts";
 import { Steps, type StepRecord } from "./steps.ts";
 import { Lab } from "../lab/lab.ts";
+import type { Board } from "../lab/board.ts";
 import { makeContext } from "./context.ts";
 import { Fixtures } from "../fixtures/fixtures.ts";
 import { Transcript } from "../console/transcript.ts";
@@ -73,10 +74,17 @@ export interface RunOptions {
    * Called with every pair the run would take.
    */
   pick?: (pairs: { scenario: ValidScenario; target: string }[]) => { scenario: ValidScenario; target: string }[];
+  /** See RunOneOptions.onFailure. */
+  onFailure?: RunOneOptions["onFailure"];
 }
 
 export interface RunOneOptions {
   snapshots?: boolean;
+  /**
+   * Called when the run failed, before anything is stopped: the board whose step failed is still running
+   * (unless it died), so a person can sit at it (`bootlab run --attach-on-failure`).
+   */
+  onFailure?: (o: { failure: BootlabFailure; board: Board | undefined; lab: Lab }) => Promise<void>;
 }
 
 function snapshotsDefault(): boolean {
@@ -172,7 +180,7 @@ export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> 
       const i = next++;
       const { s, t } = work[i]!;
       opts.onStart?.(s, t);
-      results[i] = await runOne(s, t, fixtures, outDir, { snapshots: opts.snapshots });
+      results[i] = await runOne(s, t, fixtures, outDir, { snapshots: opts.snapshots, ...(opts.onFailure ? { onFailure: opts.onFailure } : {}) });
       opts.onResult?.(results[i]!);
     }
   };
@@ -235,6 +243,14 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
       ...(boardName !== undefined ? { board: boardName } : {}),
       ...(board ? { consoleTail: board.console.stream.tail() } : {}),
     });
+  }
+  if (failure && o.onFailure) {
+    const board = [...lab.boards].reverse().find((b) => b.name === failure!.context.board) ?? (lab.boards.length === 1 ? lab.boards[0] : undefined);
+    try {
+      await o.onFailure({ failure, board, lab });
+    } catch (e) {
+      log.note(`on-failure hook: ${(e as Error).message}`);
+    }
   }
   if (failure) steps.cutShort({ kind: failure.kind, message: failure.message });
   const problems = await owner.close();

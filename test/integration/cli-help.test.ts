@@ -15,7 +15,7 @@ const cli = (...args: string[]) => {
 
 test("cli: `bootlab CMD --help` prints that command's usage and exits 0; an unknown option exits 2", () => {
   for (const [cmd, line] of [
-    ["run", /^ {2}bootlab run <files or folders> \[--target NAME\[,NAME\]\|all\][^\n]*\n +\[--jobs N\] \[--no-snapshots\] \[--html FILE\] \[--grep PATTERN\] \[--shard K\/N \[--durations DIR\]\] \[--list\]\n +every run writes DIR\/index\.html[^\n]*\n[^\n]*--html FILE writes it there too\n(?: {6}\S[^\n]*\n)+$/],
+    ["run", /^ {2}bootlab run <files or folders> \[--target NAME\[,NAME\]\|all\][^\n]*\n +\[--jobs N\] \[--no-snapshots\] \[--html FILE\] \[--grep PATTERN\] \[--shard K\/N \[--durations DIR\]\] \[--list\]\n +\[--attach-on-failure\]\n +every run writes DIR\/index\.html[^\n]*\n[^\n]*--html FILE writes it there too\n(?: {6}\S[^\n]*\n)+$/],
     ["report", /^ {2}bootlab report <folders or timeline\.json files> \[--html FILE\]\n +the HTML report made afterwards[\s\S]*\n {2}bootlab report merge DIR… \[--out DIR\]\n/],
     ["cache-key", /^ {2}bootlab cache-key \[--files\]/],
     ["doctor", /^ {2}bootlab doctor \[--packages\] \[--no-preflight\]\n/],

@@ -54,3 +54,36 @@ test("console: a board at the terminal through a pty — type, bench prompt (cab
     d.remove();
   }
 });
+
+test("run --attach-on-failure: the failure is told, the terminal sits at the failed board while it still runs, quit ends the run with the failure's status", async () => {
+  const d = tempDir("bootlab-attach-");
+  const target = secondRuntime ? "virt-arm64" : "virt-armhf";
+  const runtime = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
+  const scenarioFile = join(projectRoot, "test/scenarios/failing/wrong-machine-alive.ts");
+  const child = spawn("script", ["-qfec", `${runtime} run ${scenarioFile} --target ${target} --attach-on-failure --out ${join(d.path, "out")}`, "/dev/null"], {
+    cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },
+  });
+  let seen = "";
+  child.stdout.on("data", (b: Buffer) => (seen += b.toString("utf8")));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const waitFor = async (re: RegExp, what: string, ms = 120_000) => {
+    const t0 = Date.now();
+    while (!re.test(seen)) {
+      if (Date.now() - t0 > ms) throw new Error(`no ${what} within ${ms / 1000} s; the terminal showed:\n${seen.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    await waitFor(/PRODUCT FAILURE: .*the machine this board should be/, "the failure, told before attaching");
+    await waitFor(/Ctrl-\] for the bench prompt/, "the attach line");
+    child.stdin.write("echo still-here-$((40+2))\r");
+    await waitFor(/still-here-42/, "the failed board answering");
+    child.stdin.write("\x1dquit\r");
+    await waitFor(/detached; stopping the run's machines/, "the detach line");
+    assert.equal(await exited, 1, "the run's status is the product failure's");
+    assert.deepEqual(qemuProcesses(d.path), [], "no QEMU left running");
+  } finally {
+    child.kill("SIGKILL");
+    d.remove();
+  }
+});
