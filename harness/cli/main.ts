@@ -20,6 +20,7 @@ import { preflightAll } from "../machine/preflight.ts";
 import { cmdFlash, FLASH_USAGE } from "./flash.ts";
 import { cmdConsole, CONSOLE_USAGE } from "./console.ts";
 import { attachTerminal } from "./interactive.ts";
+import { cmdTour, TOUR_USAGE } from "./tour.ts";
 import type { Board } from "../lab/board.ts";
 import type { Lab } from "../lab/lab.ts";
 import { listPairs, type Pair, pickPairs } from "../ci/pairs.ts";
@@ -40,6 +41,7 @@ const USAGE = `bootlab — test how a device boots, without the device
       one per line, without running them. The --out folder also gets junit.xml and results.tap
 ${FLASH_USAGE.trimEnd()}
 ${CONSOLE_USAGE.trimEnd()}
+${TOUR_USAGE.trimEnd()}
   bootlab report <folders or timeline.json files> [--html FILE]
                                   the HTML report made afterwards from timeline.json files (default
                                   FILE: index.html in the first folder)
@@ -331,6 +333,7 @@ async function main(argv: string[]): Promise<number> {
     case "cache": return cmdCache(rest);
     case "flash": return await cmdFlash(rest, printResult);
     case "console": return await cmdConsole(rest);
+    case "tour": return await cmdTour(rest, printResult);
     case "cache-key": return cmdCacheKey(rest);
     case "report": return rest[0] === "merge" ? cmdReportMerge(rest.slice(1)) : cmdReport(rest);
     case "serve":
