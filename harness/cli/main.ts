@@ -21,6 +21,7 @@ import { cmdFlash, FLASH_USAGE } from "./flash.ts";
 import { cmdConsole, CONSOLE_USAGE } from "./console.ts";
 import { attachTerminal } from "./interactive.ts";
 import { cmdTour, TOUR_USAGE } from "./tour.ts";
+import { LiveProgress } from "./progress.ts";
 import type { Board } from "../lab/board.ts";
 import type { Lab } from "../lab/lab.ts";
 import { listPairs, type Pair, pickPairs } from "../ci/pairs.ts";
@@ -118,8 +119,13 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (attach && (jobs > 1 || !process.stdin.isTTY)) {
     throw new ScenarioError("bootlab run --attach-on-failure: one terminal sits at one board", { expected: "--jobs 1, run from a terminal" });
   }
+  // A live block of running pairs on a terminal (not while a terminal may be handed to a failed board).
+  const progress = new LiveProgress(process.stdout, { live: !!process.stdout.isTTY && !attach });
   const results = await runScenarios({
-    paths: a.positional, targets, outDir: a.flags.out as string | undefined, onResult: printResult, jobs,
+    paths: a.positional, targets, outDir: a.flags.out as string | undefined, jobs,
+    onStart: (s, t) => progress.start(s.id, t),
+    onStep: (s, t, r) => r.status === "running" && progress.step(s.id, t, r.name),
+    onResult: (r) => progress.result(r.id, r.target, () => printResult(r)),
     ...(attach ? { onFailure: attachOnFailure } : {}),
     ...(a.flags["no-snapshots"] ? { snapshots: false } : {}),
     ...(grep || shard ? {

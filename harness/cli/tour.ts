@@ -7,6 +7,7 @@ import { parseArgs } from "./args.ts";
 import { runExitCode, runScenarios, type ScenarioResult } from "../scenario/runner.ts";
 import { projectRoot } from "../paths.ts";
 import { writeHtmlReport } from "../report/html.ts";
+import { LiveProgress } from "./progress.ts";
 
 /** The tour: seed, scenario, target, and why that target. */
 export const TOUR = [
@@ -28,8 +29,12 @@ export async function cmdTour(argv: string[], printResult: (r: ScenarioResult) =
   for (const t of TOUR) process.stdout.write(`  seed ${t.seed}  ${t.scenario.padEnd(32)} on ${t.target.padEnd(13)} ${t.why}\n`);
   process.stdout.write("\n");
   const wanted = new Set(TOUR.map((t) => `${t.scenario} ${t.target}`));
+  const progress = new LiveProgress(process.stdout);
   const results = await runScenarios({
-    paths: TOUR.map((t) => join(projectRoot, "scenarios", `${t.scenario}.ts`)), outDir, jobs, onResult: printResult,
+    paths: TOUR.map((t) => join(projectRoot, "scenarios", `${t.scenario}.ts`)), outDir, jobs,
+    onStart: (s, t) => progress.start(s.id, t),
+    onStep: (s, t, r) => r.status === "running" && progress.step(s.id, t, r.name),
+    onResult: (r) => progress.result(r.id, r.target, () => printResult(r)),
     pick: (pairs) => pairs.filter((p) => wanted.has(`${p.scenario.id} ${p.target}`)),
   });
   const passed = results.filter((r) => r.status === "passed").length;

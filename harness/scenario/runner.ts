@@ -76,6 +76,8 @@ export interface RunOptions {
   pick?: (pairs: { scenario: ValidScenario; target: string }[]) => { scenario: ValidScenario; target: string }[];
   /** See RunOneOptions.onFailure. */
   onFailure?: RunOneOptions["onFailure"];
+  /** Called when a step of a running pair starts or ends (live progress). */
+  onStep?: (s: ValidScenario, target: string, r: StepRecord) => void;
 }
 
 export interface RunOneOptions {
@@ -85,6 +87,8 @@ export interface RunOneOptions {
    * (unless it died), so a person can sit at it (`bootlab run --attach-on-failure`).
    */
   onFailure?: (o: { failure: BootlabFailure; board: Board | undefined; lab: Lab }) => Promise<void>;
+  /** Called when a step starts or ends (live progress). */
+  onStep?: (r: StepRecord) => void;
 }
 
 function snapshotsDefault(): boolean {
@@ -180,7 +184,7 @@ export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> 
       const i = next++;
       const { s, t } = work[i]!;
       opts.onStart?.(s, t);
-      results[i] = await runOne(s, t, fixtures, outDir, { snapshots: opts.snapshots, ...(opts.onFailure ? { onFailure: opts.onFailure } : {}) });
+      results[i] = await runOne(s, t, fixtures, outDir, { snapshots: opts.snapshots, ...(opts.onFailure ? { onFailure: opts.onFailure } : {}), ...(opts.onStep ? { onStep: (r: StepRecord) => opts.onStep!(s, t, r) } : {}) });
       opts.onResult?.(results[i]!);
     }
   };
@@ -199,7 +203,7 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
   const runDir = mkdtempSync(join(tmpdir(), "bootlab-"));
   const owner = new Owner(`${s.id}@${targetName}`);
   owner.adopt("run folder", () => rmSync(runDir, { recursive: true, force: true }));
-  const steps = new Steps();
+  const steps = new Steps(undefined, o.onStep);
   const log = new Transcript(join(artifacts, "run.log"), steps.t0);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
