@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../harness/paths.ts";
 import { buildVfat } from "../../harness/images/vfat.ts";
@@ -84,6 +85,36 @@ test("run --attach-on-failure: the failure is told, the terminal sits at the fai
     assert.deepEqual(qemuProcesses(d.path), [], "no QEMU left running");
   } finally {
     child.kill("SIGKILL");
+    d.remove();
+  }
+});
+
+test("console --snapshot: the first session saves the board at its shell, the next is restored from it (same machine, a moment instead of a boot)", async () => {
+  const d = tempDir("bootlab-console-snap-");
+  const target = "virt-arm64";
+  const runtime = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
+  try {
+    for (const round of [1, 2]) {
+      // A snapshot cache of the test's own: the first round must find nothing saved.
+      const child = spawn("script", ["-qfec", `${runtime} console ${target} --snapshot --out ${join(d.path, "out")}`, "/dev/null"], {
+        cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb", BOOTLAB_SNAPSHOT_CACHE: join(d.path, "snapshots") },
+      });
+      let seen = "";
+      child.stdout.on("data", (b: Buffer) => (seen += b.toString("utf8")));
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const t0 = Date.now();
+      while (!/Ctrl-\] for the bench prompt/.test(seen) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 100));
+      child.stdin.write(`echo round-${round}-$((2*3))\r`);
+      while (!new RegExp(`round-${round}-6`).test(seen) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 100));
+      child.stdin.write("\x1dquit\r");
+      assert.equal(await exited, 0, seen.slice(-1500));
+      assert.match(seen, new RegExp(`round-${round}-6`));
+      const log = readFileSync(join(d.path, "out", "console", target, "run.log"), "utf8");
+      if (round === 2) assert.match(log, /snapshot "console" \([0-9a-f]+\) restored in \d+ ms/, "the second session was restored");
+      else assert.doesNotMatch(log, /restored in/);
+    }
+    assert.deepEqual(qemuProcesses(d.path), []);
+  } finally {
     d.remove();
   }
 });
