@@ -60,11 +60,13 @@ export default scenario({
   await ub.tftp("kernel", "kernel");
   const rd = await step("2% of DATA frames lost while the initramfs loads", async () => {
     const before = lan.faults.log.length;
+    const transfers = lan.tftp.log.filter((x) => x.file === "initramfs.cpio.gz").length;
     lan.faults.add({ name: "2% DATA loss", match: { tftpOpcode: "DATA" }, probability: 0.02, action: "drop" });
     const size = await ub.tftp("ramdisk", "initramfs.cpio.gz");
     lan.faults.clear();
     const dropped = lan.faults.log.length - before;
-    const t = lan.tftp.log.filter((x) => x.file === "initramfs.cpio.gz").at(-1);
+    // Logged when U-Boot's last ACK reaches the server, a moment after U-Boot printed "done".
+    const t = await lan.tftp.finished("initramfs.cpio.gz", transfers);
     // Not one retransmit per drop: a dropped frame can be an early retransmit whose original arrived.
     if (!t || t.outcome !== "ok" || t.bytes !== size || dropped === 0 || t.retransmits === 0) {
       throw new ProductFailure("the server's log does not show a complete transfer carried by retransmits", {

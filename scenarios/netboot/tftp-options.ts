@@ -18,9 +18,11 @@ export default scenario({
   const ub = await board.uboot();
   await ub.setenv("ipaddr", "192.168.1.20");
   await ub.setenv("serverip", lan.server.ip);
-  const last = (file: string) => lan.tftp.log.filter((x) => x.file === file).at(-1)!;
-  const check = (file: string, want: { blksize: number; windowsize: number }) => {
-    const t = last(file);
+  const count = (file: string) => lan.tftp.log.filter((x) => x.file === file).length;
+  // The server logs a transfer when U-Boot's last ACK reaches it, a moment after U-Boot says "done".
+  const check = async (file: string, before: number, want: { blksize: number; windowsize: number }) => {
+    const t = await lan.tftp.finished(file, before);
+    if (!t) throw new ProductFailure(`the server logged no finished transfer of ${file}`, { expected: "one, after U-Boot's tftpboot returned" });
     const asked = Object.fromEntries(t.requested.map((o) => [o.name, o.value]));
     if (t.blksize !== want.blksize || t.windowsize !== want.windowsize || t.outcome !== "ok") {
       throw new ProductFailure(`the ${file} transfer ran with blksize ${t.blksize}, windowsize ${t.windowsize} (${t.outcome})`, {
@@ -33,22 +35,25 @@ export default scenario({
 
   await step("tftpblocksize 512", async () => {
     await ub.setenv("tftpblocksize", "512");
+    const before = count("initramfs.cpio.gz");
     await ub.tftp("ramdisk", "initramfs.cpio.gz");
-    check("initramfs.cpio.gz", { blksize: 512, windowsize: 1 });
+    await check("initramfs.cpio.gz", before, { blksize: 512, windowsize: 1 });
     // Deleting the variable does not bring the default back (U-Boot keeps the last value it parsed):
     // set it explicitly.
     await ub.setenv("tftpblocksize", "1468");
   });
   const crc1 = await step("kernel at windowsize 1", async () => {
+    const before = count("kernel");
     await ub.tftp("kernel", "kernel");
-    check("kernel", { blksize: 1468, windowsize: 1 });
+    await check("kernel", before, { blksize: 1468, windowsize: 1 });
     return await crc();
   });
   await ub.expectOk(`mw.b ${ub.addr("kernel")} 0 0x${kernel.length.toString(16)}`, { step: "U-Boot: clear the kernel's RAM" });
   const crc16 = await step("kernel at windowsize 16", async () => {
     await ub.setenv("tftpwindowsize", "16");
+    const before = count("kernel");
     await ub.tftp("kernel", "kernel");
-    check("kernel", { blksize: 1468, windowsize: 16 });
+    await check("kernel", before, { blksize: 1468, windowsize: 16 });
     return await crc();
   });
   if (crc1 !== crc16) throw new ProductFailure("the kernel loaded at windowsize 16 differs from windowsize 1", { expected: crc1, seen: crc16 });

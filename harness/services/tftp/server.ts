@@ -190,6 +190,18 @@ export class TftpServer {
     }
   }
 
+  /**
+   * The next finished transfer of `file` after the first `after` of them in the log (undefined if none
+   * finishes within `timeoutMs`). A client prints "done" when it has the last block; the server logs the
+   * transfer when that last ACK reaches it, a moment later: read the log through this, not right away.
+   */
+  async finished(file: string, after: number, timeoutMs = 5000): Promise<TransferLog | undefined> {
+    const nth = () => this.log.filter((t) => t.file === file)[after];
+    const deadline = performance.now() + timeoutMs;
+    while (!nth() && performance.now() < deadline && !this.#closed) await new Promise((r) => setTimeout(r, 10));
+    return nth();
+  }
+
   /** Transfers in progress (their logs so far). */
   active(): TransferLog[] {
     return [...this.#active].flatMap((a) => (a.transfer ? [a.transfer.log] : []));
