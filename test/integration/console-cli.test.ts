@@ -12,28 +12,34 @@ import { buildVfat } from "../../harness/images/vfat.ts";
 import { qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
 
 const isDeno = "Deno" in globalThis;
+const bootlab = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
+
+/** `bootlab ARGS` on a pty of its own (util-linux script), as a person's terminal runs it: what it shows, typing, its exit. */
+function terminal(args: string, env: Record<string, string> = {}) {
+  const child = spawn("script", ["-qfec", `${bootlab} ${args}`, "/dev/null"], {
+    cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb", ...env },
+  });
+  const t = { seen: "" };
+  child.stdout.on("data", (b: Buffer) => (t.seen += b.toString("utf8")));
+  child.stderr.on("data", (b: Buffer) => (t.seen += b.toString("utf8")));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const waitFor = async (re: RegExp, what: string, ms = 120_000) => {
+    const t0 = Date.now();
+    while (!re.test(t.seen)) {
+      if (Date.now() - t0 > ms) throw new Error(`no ${what} within ${ms / 1000} s; the terminal showed:\n${t.seen.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { get seen() { return t.seen; }, type: (text: string) => child.stdin.write(text), waitFor, exited, kill: () => child.kill("SIGKILL") };
+}
 
 test("console: a board at the terminal through a pty — type, bench prompt (cable, USB stick), quit leaves nothing running", async () => {
   const d = tempDir("bootlab-console-");
   const target = secondRuntime ? "virt-arm64" : "virt-armhf";
   const stick = join(d.path, "stick.img");
   await buildVfat(stick, [{ path: "HELLO.TXT", data: "from the bench\n" }], { sizeMiB: 8 });
-  const runtime = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
-  const child = spawn("script", ["-qfec", `${runtime} console ${target} --out ${join(d.path, "out")}`, "/dev/null"], {
-    cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },
-  });
-  let seen = "";
-  child.stdout.on("data", (b: Buffer) => (seen += b.toString("utf8")));
-  child.stderr.on("data", (b: Buffer) => (seen += b.toString("utf8")));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  const waitFor = async (re: RegExp, what: string, ms = 120_000) => {
-    const t0 = Date.now();
-    while (!re.test(seen)) {
-      if (Date.now() - t0 > ms) throw new Error(`no ${what} within ${ms / 1000} s; the terminal showed:\n${seen.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const type = (s: string) => child.stdin.write(s);
+  const term = terminal(`console ${target} --out ${join(d.path, "out")}`);
+  const { type, waitFor } = term;
   try {
     await waitFor(/Ctrl-\] for the bench prompt/, "the attach line");
     type("echo typed-$((6*7))\r");
@@ -48,10 +54,10 @@ test("console: a board at the terminal through a pty — type, bench prompt (cab
     await waitFor(/not a command: "no such thing"/, "the bench prompt refusing a bad command");
     type("\x1dquit\r");
     await waitFor(/detached; the board is switched off/, "the detach line");
-    assert.equal(await exited, 0, seen.slice(-2000));
+    assert.equal(await term.exited, 0, term.seen.slice(-2000));
     assert.deepEqual(qemuProcesses(d.path), [], "no QEMU left running");
   } finally {
-    child.kill("SIGKILL");
+    term.kill();
     d.remove();
   }
 });
@@ -59,32 +65,20 @@ test("console: a board at the terminal through a pty — type, bench prompt (cab
 test("run --attach-on-failure: the failure is told, the terminal sits at the failed board while it still runs, quit ends the run with the failure's status", async () => {
   const d = tempDir("bootlab-attach-");
   const target = secondRuntime ? "virt-arm64" : "virt-armhf";
-  const runtime = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
   const scenarioFile = join(projectRoot, "test/scenarios/failing/wrong-machine-alive.ts");
-  const child = spawn("script", ["-qfec", `${runtime} run ${scenarioFile} --target ${target} --attach-on-failure --out ${join(d.path, "out")}`, "/dev/null"], {
-    cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },
-  });
-  let seen = "";
-  child.stdout.on("data", (b: Buffer) => (seen += b.toString("utf8")));
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  const waitFor = async (re: RegExp, what: string, ms = 120_000) => {
-    const t0 = Date.now();
-    while (!re.test(seen)) {
-      if (Date.now() - t0 > ms) throw new Error(`no ${what} within ${ms / 1000} s; the terminal showed:\n${seen.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const term = terminal(`run ${scenarioFile} --target ${target} --attach-on-failure --out ${join(d.path, "out")}`);
+  const { type, waitFor } = term;
   try {
     await waitFor(/PRODUCT FAILURE: .*the machine this board should be/, "the failure, told before attaching");
     await waitFor(/Ctrl-\] for the bench prompt/, "the attach line");
-    child.stdin.write("echo still-here-$((40+2))\r");
+    type("echo still-here-$((40+2))\r");
     await waitFor(/still-here-42/, "the failed board answering");
-    child.stdin.write("\x1dquit\r");
+    type("\x1dquit\r");
     await waitFor(/detached; stopping the run's machines/, "the detach line");
-    assert.equal(await exited, 1, "the run's status is the product failure's");
+    assert.equal(await term.exited, 1, "the run's status is the product failure's");
     assert.deepEqual(qemuProcesses(d.path), [], "no QEMU left running");
   } finally {
-    child.kill("SIGKILL");
+    term.kill();
     d.remove();
   }
 });
@@ -92,23 +86,19 @@ test("run --attach-on-failure: the failure is told, the terminal sits at the fai
 test("console --snapshot: the first session saves the board at its shell, the next is restored from it (same machine, a moment instead of a boot)", async () => {
   const d = tempDir("bootlab-console-snap-");
   const target = "virt-arm64";
-  const runtime = isDeno ? `${process.execPath} run -A ${join(projectRoot, "harness/cli/main.ts")}` : `${process.execPath} ${join(projectRoot, "bin/bootlab.mjs")}`;
   try {
     for (const round of [1, 2]) {
       // A snapshot cache of the test's own: the first round must find nothing saved.
-      const child = spawn("script", ["-qfec", `${runtime} console ${target} --snapshot --out ${join(d.path, "out")}`, "/dev/null"], {
-        cwd: projectRoot, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", TERM: "dumb", BOOTLAB_SNAPSHOT_CACHE: join(d.path, "snapshots") },
-      });
-      let seen = "";
-      child.stdout.on("data", (b: Buffer) => (seen += b.toString("utf8")));
-      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      const t0 = Date.now();
-      while (!/Ctrl-\] for the bench prompt/.test(seen) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 100));
-      child.stdin.write(`echo round-${round}-$((2*3))\r`);
-      while (!new RegExp(`round-${round}-6`).test(seen) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 100));
-      child.stdin.write("\x1dquit\r");
-      assert.equal(await exited, 0, seen.slice(-1500));
-      assert.match(seen, new RegExp(`round-${round}-6`));
+      const term = terminal(`console ${target} --snapshot --out ${join(d.path, "out")}`, { BOOTLAB_SNAPSHOT_CACHE: join(d.path, "snapshots") });
+      try {
+        await term.waitFor(/Ctrl-\] for the bench prompt/, "the attach line");
+        term.type(`echo round-${round}-$((2*3))\r`);
+        await term.waitFor(new RegExp(`round-${round}-6`), "the typed command's output");
+        term.type("\x1dquit\r");
+        assert.equal(await term.exited, 0, term.seen.slice(-1500));
+      } finally {
+        term.kill();
+      }
       const log = readFileSync(join(d.path, "out", "console", target, "run.log"), "utf8");
       if (round === 2) assert.match(log, /snapshot "console" \([0-9a-f]+\) restored in \d+ ms/, "the second session was restored");
       else assert.doesNotMatch(log, /restored in/);
