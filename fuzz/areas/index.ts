@@ -56,6 +56,10 @@ const REGISTRY: Record<string, Entry> = {
     drives: "QmpParser and QmpClient (greeting, capabilities, commands by id, events) on a QEMU 7.2 session's bytes",
     load: async () => (await import("./qmp.ts")).qmpArea(),
   },
+  "gdb-remote": {
+    drives: "GdbPacketParser on a QEMU 7.2 gdbstub session's bytes, and the CP0 Cause read and splice of a restore",
+    load: async () => (await import("./gdb-remote.ts")).gdbRemoteArea(),
+  },
   "uboot-console": {
     drives: "UBootConsole and the expect engine (markers, U-Boot's error lines, bad patterns) on U-Boot console bytes",
     load: async () => (await import("./uboot-console.ts")).ubootConsoleArea(),

@@ -38,7 +38,7 @@ export async function cmdConsole(argv: string[]): Promise<number> {
   if (flash && a.flags.uboot) throw new ScenarioError("bootlab console: --flash and --uboot both say what the board runs", { expected: "one of them" });
   if (flash && !target.machine.flash) throw new ScenarioError(`bootlab console: ${target.name} has no flash of its own`);
   // The same machine every time (the board's drivers loaded at the shell, or U-Boot's prompt taken over):
-  // restored in a moment once saved, where the target can be restored at all (malta cannot; it boots cold, saying so).
+  // restored in a moment once saved (a target whose data says it cannot be restored boots cold, saying so).
   const snapshot = a.flags.snapshot ? (a.flags.uboot ? "uboot" as const : "shell" as const) : undefined;
   if (snapshot && (flash || usb)) throw new ScenarioError("bootlab console: --snapshot with --flash or --usb", { expected: "plug sticks from the bench prompt instead (usb plug IMAGE); a flash is not saved with a snapshot" });
   const s: ValidScenario = {

@@ -13,6 +13,7 @@ import type { Target } from "../targets/catalogue.ts";
 import type { Owner } from "../lifecycle/owner.ts";
 import { InfrastructureError, ProductFailure, StepTimeout } from "../errors/failures.ts";
 import { type MachinePlan, qemuArgs, shellQuote } from "./qemu-args.ts";
+import { rearmCpuTimer } from "./cpu-timer.ts";
 import { QmpClient } from "./qmp.ts";
 import { diagnoseQemuExit } from "./qemu-diagnosis.ts";
 import { SerialConsole } from "../console/serial-console.ts";
@@ -67,9 +68,12 @@ export class Machine {
   #child: ChildProcess;
   #expectingExit = false;
   #exitInfo: ExitInfo | undefined;
+  /** Where QEMU's gdbstub listens while bootlab re-arms a CPU timer after a restore (cpu-timer.ts). */
+  #gdbSocket: string;
 
-  private constructor(name: string, target: Target, argv: string[], console: SerialConsole, qmp: QmpClient, child: ChildProcess, exited: Promise<ExitInfo>) {
+  private constructor(name: string, target: Target, argv: string[], console: SerialConsole, qmp: QmpClient, child: ChildProcess, exited: Promise<ExitInfo>, gdbSocket: string) {
     this.name = name;
+    this.#gdbSocket = gdbSocket;
     this.target = target;
     this.argv = argv;
     this.console = console;
@@ -115,6 +119,7 @@ export class Machine {
   static async start(o: MachineOptions): Promise<Machine> {
     const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.machine.console.linuxDevice}.raw`) };
     const qmpSocket = join(o.runDir, `${o.name}-qmp.sock`);
+    const gdbSocket = join(o.runDir, `${o.name}-gdb.sock`);
     const extraArgs = [...(o.plan.extraArgs ?? []), ...(o.incoming ? ["-incoming", `exec:cat ${shellQuote([o.incoming])}`] : [])];
     const argv = qemuArgs({ ...o.plan, target: o.target, consoles: [consolePlan], qmpSocket, extraArgs, ...(o.paused ? { paused: true } : {}) });
     writeFileSync(join(o.artifacts, "qemu-cmdline.txt"), shellQuote(argv) + "\n");
@@ -125,6 +130,7 @@ export class Machine {
       for (const l of [con, qmpL]) l.server.close();
       rmSync(consolePlan.socket, { force: true });
       rmSync(qmpSocket, { force: true });
+      rmSync(gdbSocket, { force: true });
     };
     o.owner.adopt(`${o.name} sockets`, closeListeners);
 
@@ -160,7 +166,7 @@ export class Machine {
       o.owner.adopt(`${o.name} console`, () => console.close());
       console.attach(conSock);
       qmpClient = await Promise.race([QmpClient.connect(qmpSock), startFailed]);
-      return new Machine(o.name, o.target, argv, console, qmpClient, child, exited);
+      return new Machine(o.name, o.target, argv, console, qmpClient, child, exited, gdbSocket);
     } catch (e) {
       // QEMU connects its sockets before it builds the devices: a device that fails (a missing option
       // ROM) ends QEMU right after, and the QMP handshake sees a reset socket. QEMU's exit is the news.
@@ -203,9 +209,14 @@ export class Machine {
     await this.#migration("saving the machine state", timeoutMs);
   }
 
-  /** Waits until an incoming saved state is loaded, then runs the machine (a restored one stays paused). */
+  /**
+   * Waits until an incoming saved state is loaded, re-arms a CPU timer the saved state leaves out (where
+   * the target says so), then runs the machine (a restored one stays paused).
+   */
   async resumeFromIncoming(timeoutMs = 60_000): Promise<void> {
     await this.#migration("loading the saved machine state", timeoutMs);
+    const rearm = this.target.machine.snapshots?.rearmTimer;
+    if (rearm) await rearmCpuTimer(this.qmp, this.#gdbSocket, rearm);
     if (!(await this.qmp.status()).running) await this.resume();
   }
 

@@ -105,7 +105,16 @@ const MACHINE = {
   /** The board's own flash chips, which a board with no kernel boots from. */
   flash: s.object(BOARD_FLASH).maybe(),
   /** Whether machine snapshots restore correctly on this target, and why not if they do not. */
-  snapshots: s.object({ supported: s.boolean().or(true), why: s.string().maybe() }).maybe(),
+  snapshots: s.object({
+    supported: s.boolean().or(true),
+    why: s.string().maybe(),
+    /**
+     * The CPU's compare timer is not in this QEMU's saved state: after a restore, bootlab re-arms it through
+     * QEMU's gdbstub (harness/machine/cpu-timer.ts) before the guest runs. "mips-cp0": the MIPS Count/Compare
+     * timer, re-armed by stopping and starting Count (Cause.DC), as QEMU does when the guest toggles it.
+     */
+    rearmTimer: s.object({ kind: s.oneOf(["mips-cp0"] as const), byteOrder: s.oneOf(["little", "big"] as const), why: s.string() }).maybe(),
+  }).maybe(),
   /**
    * A boot ROM with a boot switch (harness/machine/boot-rom.ts), modelled on the STM32MP1's: on storage it
    * runs the first stage from the first of `storage.partitions` (GPT names) whose STM32 image header passes

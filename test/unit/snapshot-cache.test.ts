@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SnapshotCache } from "../../harness/snapshot/cache.ts";
+import { SnapshotPolicy } from "../../harness/snapshot/policy.ts";
 import { differences, fileHash, fingerprintKey, type FingerprintInputs } from "../../harness/snapshot/fingerprint.ts";
 import { getTarget } from "../../harness/targets/catalogue.ts";
 import { tempDir } from "../helpers.ts";
@@ -70,4 +71,16 @@ test("snapshot cache: commit, get marks use, others() finds stale entries, prune
   } finally {
     d.remove();
   }
+});
+
+test("snapshot policy: a target whose data says it cannot be restored boots cold with a note quoting why, and saves nothing", async () => {
+  const base = getTarget("virt-arm64");
+  const refused = { ...base, machine: { ...base.machine, snapshots: { supported: false, why: "this QEMU loses the timer" } } };
+  const notes: string[] = [];
+  const lookup = await new SnapshotPolicy(true, (l) => notes.push(l)).lookup({
+    target: refused, request: { at: "shell" }, plan: { media: {}, nics: [] }, lan: inputs().lan,
+  });
+  assert.equal(lookup.canSave, false);
+  assert.equal(lookup.hit, undefined);
+  assert.deepEqual(notes, ['snapshot "shell": cold boot: virt-arm64 cannot be restored (this QEMU loses the timer)']);
 });

@@ -30,6 +30,10 @@ export default scenario({
   const sh = await board.shell();
   const lan = await lab.lan();
   const ip = board.leasedIp();
+  await step("the guest's timer ticks: sleep 1 returns", async () => {
+    // A restored malta whose CP0 timer QEMU did not re-arm would sit here until Count wraps (~21 s).
+    await sh.expectOk("sleep 1", { timeoutMs: 10_000 });
+  });
   await step("the guest still holds its lease and reaches the lab", async () => {
     const addr = (await sh.expectOk("ip -4 -o addr show eth0")).match(/inet (\S+)\//)?.[1];
     if (!addr || (ip && addr !== ip)) throw new ProductFailure("the guest's address differs from its lease", { expected: ip, seen: addr });
