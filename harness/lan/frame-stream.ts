@@ -37,3 +37,16 @@ export function frameForStream(frame: Uint8Array): Uint8Array {
   out.set(frame, 4);
   return out;
 }
+
+/** Several frames framed back to back, for one write. */
+export function framesForStream(frames: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + 4 + f.length, 0));
+  const v = new DataView(out.buffer);
+  let at = 0;
+  for (const f of frames) {
+    v.setUint32(at, f.length);
+    out.set(f, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
