@@ -14,6 +14,7 @@ import type { Owner } from "../lifecycle/owner.ts";
 import { InfrastructureError, ProductFailure, StepTimeout } from "../errors/failures.ts";
 import { type MachinePlan, qemuArgs, shellQuote } from "./qemu-args.ts";
 import { rearmCpuTimer } from "./cpu-timer.ts";
+import { lowerVcpuPriority } from "./vcpu-priority.ts";
 import { QmpClient } from "./qmp.ts";
 import { diagnoseQemuExit } from "./qemu-diagnosis.ts";
 import { SerialConsole } from "../console/serial-console.ts";
@@ -166,6 +167,7 @@ export class Machine {
       o.owner.adopt(`${o.name} console`, () => console.close());
       console.attach(conSock);
       qmpClient = await Promise.race([QmpClient.connect(qmpSock), startFailed]);
+      await Promise.race([lowerVcpuPriority(qmpClient), startFailed]);
       return new Machine(o.name, o.target, argv, console, qmpClient, child, exited, gdbSocket);
     } catch (e) {
       // QEMU connects its sockets before it builds the devices: a device that fails (a missing option
