@@ -11,7 +11,12 @@ import { join } from "node:path";
  * target twice (README: "Two runtimes").
  */
 export const secondRuntime = "Deno" in globalThis;
-export const libraryTargets: { oneTargetEach?: boolean } = secondRuntime ? { oneTargetEach: true } : {};
+/**
+ * How the suite runs a scenario library: two pairs side by side (a TCG guest keeps one of the two cores
+ * busy, and a board waiting on the network or the console leaves the other free), as `bootlab run --jobs 2`
+ * does; under the second runtime, one target each.
+ */
+export const libraryRun: { oneTargetEach?: boolean; jobs: number } = { jobs: 2, ...(secondRuntime ? { oneTargetEach: true } : {}) };
 
 export function tempDir(prefix = "bootlab-test-"): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScenarios, type ScenarioResult } from "../../harness/scenario/runner.ts";
 import { projectRoot } from "../../harness/paths.ts";
-import { libraryTargets, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
+import { libraryRun, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
 
 const CONSOLE = { "malta-mipsel": "ttyS0", "virt-arm64": "ttyAMA0" } as const;
 
@@ -17,7 +17,7 @@ test("flash recovery (seed 001): recovered with its own MAC; a too-large image r
     const dir = join(projectRoot, "scenarios/flash-recovery");
     const results = await runScenarios({
       paths: ["recover-bricked.ts", "image-too-large.ts", "power-cut-mid-write.ts", "clone-without-factory.ts"].map((f) => join(dir, f)),
-      targets: Object.keys(CONSOLE), outDir: out.path, ...libraryTargets,
+      targets: Object.keys(CONSOLE), outDir: out.path, ...libraryRun,
     });
     assert.equal(results.length, secondRuntime ? 4 : 8);
     assert.equal(new Set(results.map((r) => r.target)).size, 2, "both targets ran");

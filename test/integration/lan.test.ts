@@ -7,12 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScenarios } from "../../harness/scenario/runner.ts";
 import { projectRoot } from "../../harness/paths.ts";
-import { libraryTargets, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
+import { libraryRun, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
 
 test("lan: on every target udhcpc gets its host entry, pings work both ways, lan.pcap reads in tshark; with OFFERs dropped udhcpc gives up", async () => {
   const out = tempDir("bootlab-lan-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/lan")], outDir: out.path, ...libraryTargets });
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/lan")], outDir: out.path, ...libraryRun });
     assert.equal(new Set(results.map((r) => r.target)).size, 3, "every target ran");
     for (const r of results) assert.equal(r.status, "passed", r.failure?.report());
     const withheld = results.find((r) => r.id === "lan/dhcp-withheld")!;
