@@ -5,18 +5,51 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * The suite runs under Node, then again under Deno. Under the second runtime a scenario library runs each
- * scenario on one of its targets, in turn, instead of on every one: every scenario, every harness module
- * and every target still run end to end under both runtimes, but the same flow is not proven on the same
- * target twice (README: "Two runtimes").
+ * The suite runs under Node, then again under Deno. Under the second runtime every harness module still runs
+ * end to end, but the same flow is not proven on the same target twice: a scenario library runs each
+ * scenario on one of its targets, in turn, and the three largest (netboot, usbboot, flash recovery) run the
+ * pairs named in SECOND_RUNTIME_PAIRS — one per harness path they drive (README: "Two commands").
  */
 export const secondRuntime = "Deno" in globalThis;
+
+/**
+ * The second runtime's pairs of the largest libraries, `scenario id@target`: each covers a module or path no
+ * other pair in the list does, and together they cover every target.
+ */
+export const SECOND_RUNTIME_PAIRS: Record<string, string[]> = {
+  netboot: [
+    "netboot/tftp-to-ram@virt-arm64", // seed 000: U-Boot's TFTP, the kernel handover, the capture
+    "netboot/bootp-bootstrap@malta-mipsel", // seed 002: BOOTP, a bootstrap loaded by file name
+    "netboot/tftp-options@virt-armhf", // RFC 2348/7440 options, the server's windowed sending
+    "netboot/no-initramfs@malta-mipsel", // an expected product failure in the kernel's step
+    "netboot/two-boards@virt-armhf", // two boards on one lab LAN at once
+  ],
+  usbboot: [
+    "usbboot/usb-ext4@malta-mipsel", // kexec into the kernel built from source, an ext4 stick
+    "usbboot/network-path@virt-arm64", // the boot script over HTTP
+    "usbboot/nbd-root@virt-armhf", // a root on the lab's NBD server
+    "usbboot/fallback-flash@malta-mipsel", // no stick: the flash root, jffs2 on an MTD
+  ],
+  "flash-recovery": [
+    "flash-recovery/recover-bricked@malta-mipsel", // seed 001 whole: backup, clone, patch, write, boot
+    "flash-recovery/power-cut-mid-write@virt-arm64", // a power cut and the backup
+    "flash-recovery/clone-without-factory@virt-arm64", // two boards, the switch's duplicate-MAC report
+  ],
+};
+
+type Pair = { scenario: { id: string }; target: string };
+
 /**
  * How the suite runs a scenario library: two pairs side by side (a TCG guest keeps one of the two cores
  * busy, and a board waiting on the network or the console leaves the other free), as `bootlab run --jobs 2`
- * does; under the second runtime, one target each.
+ * does; under the second runtime, one target each, or the library's SECOND_RUNTIME_PAIRS.
  */
-export const libraryRun: { oneTargetEach?: boolean; jobs: number } = { jobs: 2, ...(secondRuntime ? { oneTargetEach: true } : {}) };
+export function libraryRun(library?: string): { jobs: number; oneTargetEach?: boolean; pick?: <P extends Pair>(pairs: P[]) => P[] } {
+  if (!secondRuntime) return { jobs: 2 };
+  const pairs = library ? SECOND_RUNTIME_PAIRS[library] : undefined;
+  if (!pairs) return { jobs: 2, oneTargetEach: true };
+  return { jobs: 2, pick: (all) => all.filter((p) => pairs.includes(`${p.scenario.id}@${p.target}`)) };
+}
 
 export function tempDir(prefix = "bootlab-test-"): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

@@ -12,7 +12,7 @@ import { libraryRun, qemuProcesses, tempDir } from "../helpers.ts";
 test("board flash: every target starts U-Boot from its own flash, stays dead on a half-written one, and keeps the flash across boots", async () => {
   const out = tempDir("bootlab-flash-it-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/flash-recovery/board-flash.ts")], targets: "all", outDir: out.path, jobs: libraryRun.jobs });
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/flash-recovery/board-flash.ts")], targets: "all", outDir: out.path, jobs: libraryRun().jobs });
     assert.equal(results.length, 3);
     for (const r of results) {
       assert.equal(r.status, "passed", r.failure?.report());

@@ -13,7 +13,7 @@ const here = new URL(".", import.meta.url).pathname;
 const out = tempDir("bootlab-it-");
 
 test("smoke: every target boots its Debian kernel to a shell, drives its NIC and powers off; the no-initramfs scenario fails as expected", async () => {
-  const results: ScenarioResult[] = await runScenarios({ paths: [join(projectRoot, "scenarios/smoke")], targets: "all", outDir: out.path, jobs: libraryRun.jobs });
+  const results: ScenarioResult[] = await runScenarios({ paths: [join(projectRoot, "scenarios/smoke")], targets: "all", outDir: out.path, jobs: libraryRun().jobs });
   const byKey = new Map(results.map((r) => [`${r.id}@${r.target}`, r]));
   for (const t of ["malta-mipsel", "virt-armhf", "virt-arm64"]) {
     const boot = byKey.get(`smoke/boot-to-shell@${t}`)!;

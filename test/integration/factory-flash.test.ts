@@ -21,7 +21,7 @@ const TARGETS = ["virt-armhf", "virt-arm64"];
 test("factory flashing (seed 003): blank → flashed → boots from storage; a too-big image and boot1 on an SD card refused before start; a misplaced first stage dead; a rootfs not bootable and a wrong console= each reported in their step", async () => {
   const out = tempDir("bootlab-factory-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/factory-flash")], targets: TARGETS, outDir: out.path, ...libraryRun });
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/factory-flash")], targets: TARGETS, outDir: out.path, ...libraryRun() });
     assert.equal(results.length, secondRuntime ? 6 : 12);
     assert.equal(new Set(results.map((r) => r.target)).size, 2, "both targets ran");
     for (const r of results) assert.equal(r.status, "passed", `${r.id} on ${r.target}:\n${r.failure?.report()}`);

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScenarios, type ScenarioResult } from "../../harness/scenario/runner.ts";
 import { projectRoot } from "../../harness/paths.ts";
-import { libraryRun, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
+import { libraryRun, qemuProcesses, SECOND_RUNTIME_PAIRS, secondRuntime, tempDir } from "../helpers.ts";
 
 const CONSOLE = { "malta-mipsel": "ttyS0", "virt-arm64": "ttyAMA0" } as const;
 
@@ -17,9 +17,9 @@ test("flash recovery (seed 001): recovered with its own MAC; a too-large image r
     const dir = join(projectRoot, "scenarios/flash-recovery");
     const results = await runScenarios({
       paths: ["recover-bricked.ts", "image-too-large.ts", "power-cut-mid-write.ts", "clone-without-factory.ts"].map((f) => join(dir, f)),
-      targets: Object.keys(CONSOLE), outDir: out.path, ...libraryRun,
+      targets: Object.keys(CONSOLE), outDir: out.path, ...libraryRun("flash-recovery"),
     });
-    assert.equal(results.length, secondRuntime ? 4 : 8);
+    assert.equal(results.length, secondRuntime ? SECOND_RUNTIME_PAIRS["flash-recovery"]!.length : 8);
     assert.equal(new Set(results.map((r) => r.target)).size, 2, "both targets ran");
     for (const r of results) assert.equal(r.status, "passed", `${r.id} on ${r.target}:\n${r.failure?.report()}`);
     const stepPassed = (r: ScenarioResult, name: string) => assert.ok(r.steps.some((s) => s.name === name && s.status === "passed"), `${r.id} on ${r.target}: ${name}`);

@@ -12,7 +12,7 @@ import { libraryRun, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts
 test("lan: on every target udhcpc gets its host entry, pings work both ways, lan.pcap reads in tshark; with OFFERs dropped udhcpc gives up", async () => {
   const out = tempDir("bootlab-lan-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/lan")], outDir: out.path, ...libraryRun });
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/lan")], outDir: out.path, ...libraryRun() });
     assert.equal(new Set(results.map((r) => r.target)).size, 3, "every target ran");
     for (const r of results) assert.equal(r.status, "passed", r.failure?.report());
     const withheld = results.find((r) => r.id === "lan/dhcp-withheld")!;

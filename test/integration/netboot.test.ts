@@ -8,14 +8,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScenarios } from "../../harness/scenario/runner.ts";
 import { projectRoot } from "../../harness/paths.ts";
-import { libraryRun, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
+import { libraryRun, qemuProcesses, SECOND_RUNTIME_PAIRS, secondRuntime, tempDir } from "../helpers.ts";
 
 test("netboot: every U-Boot flow passes on its targets; the seed-000 failure is a product failure in the kernel's step; U-Boot's TFTP is in the capture", async () => {
   const out = tempDir("bootlab-netboot-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/netboot")], outDir: out.path, ...libraryRun });
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/netboot")], outDir: out.path, ...libraryRun("netboot") });
     for (const r of results) assert.equal(r.status, "passed", `${r.id} on ${r.target}:\n${r.failure?.report()}`);
-    assert.ok(results.length >= (secondRuntime ? 11 : 25), `${results.length} runs`);
+    assert.ok(results.length >= (secondRuntime ? SECOND_RUNTIME_PAIRS.netboot!.length : 25), `${results.length} runs`);
     assert.equal(new Set(results.map((r) => r.target)).size, 3, "every target ran");
 
     const vfs = results.filter((r) => r.id === "netboot/no-initramfs");

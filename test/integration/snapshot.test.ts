@@ -39,12 +39,12 @@ const runLog = (r: ScenarioResult) => readFileSync(join(r.artifacts, "run.log"),
 
 test("snapshot: the cold run saves; the restored run passes the same checks without booting, malta too", async () => {
   const out = join(dir.path, "out");
-  const cold = await runScenarios({ paths: [scenarioFile], outDir: join(out, "cold"), jobs: libraryRun.jobs });
+  const cold = await runScenarios({ paths: [scenarioFile], outDir: join(out, "cold"), jobs: libraryRun().jobs });
   for (const r of cold) assert.equal(r.status, "passed", r.failure?.report());
   for (const r of cold) assert.ok(stepNames(r).includes('save snapshot "test-disk-lan"'), `${r.target}: ${stepNames(r)}`);
   assert.equal(new SnapshotCache(cacheDir).list().length, 3);
 
-  const warm = await runScenarios({ paths: [scenarioFile], outDir: join(out, "warm"), jobs: libraryRun.jobs });
+  const warm = await runScenarios({ paths: [scenarioFile], outDir: join(out, "warm"), jobs: libraryRun().jobs });
   for (const r of warm) {
     assert.equal(r.status, "passed", r.failure?.report());
     assert.match(runLog(r), /snapshot "test-disk-lan" \([0-9a-f]{12}\) restored in \d+ ms/);

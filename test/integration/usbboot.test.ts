@@ -10,16 +10,16 @@ import { join } from "node:path";
 import { runScenarios } from "../../harness/scenario/runner.ts";
 import { ProductFailure } from "../../harness/errors/failures.ts";
 import { projectRoot } from "../../harness/paths.ts";
-import { libraryRun, qemuProcesses, secondRuntime, tempDir } from "../helpers.ts";
+import { libraryRun, qemuProcesses, SECOND_RUNTIME_PAIRS, secondRuntime, tempDir } from "../helpers.ts";
 
 const TARGETS = { "malta-mipsel": "ttyS0", "virt-arm64": "ttyAMA0", "virt-armhf": "ttyAMA0" } as const;
 
 test("usbboot: every path and fallback of the preinit passes on malta and both ARM targets; the console shows the branch taken", async () => {
   const out = tempDir("bootlab-usbboot-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/usbboot")], outDir: out.path, ...libraryRun });
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/usbboot")], outDir: out.path, ...libraryRun("usbboot") });
     for (const r of results) assert.equal(r.status, "passed", `${r.id} on ${r.target}:\n${r.failure?.report()}`);
-    assert.equal(results.length, secondRuntime ? 7 : 21);
+    assert.equal(results.length, secondRuntime ? SECOND_RUNTIME_PAIRS.usbboot!.length : 21);
     assert.deepEqual([...new Set(results.map((r) => r.target))].sort(), Object.keys(TARGETS).sort(), "every target ran");
     // What each path's console shows, on whichever targets it ran.
     const shows: Record<string, (log: string, target: string) => void> = {
