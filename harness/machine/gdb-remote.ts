@@ -1,5 +1,6 @@
 // The few words of GDB's remote serial protocol bootlab needs to reach CPU state that QMP does not show:
-// read and write one register, then detach (QEMU runs the machine on again when its last debugger leaves).
+// read and write the registers (`g`, `G`), then detach (QEMU runs the machine on again when its last
+// debugger leaves). QEMU sends its replies plain (no run-length encoding), which is all this parser reads.
 // The codec is pure and total (bytes in, packets out; malformed input is counted, never thrown), so it is
 // fuzzed and tested on bytes a real QEMU sent; the client is a thin layer over one socket.
 // Spec: "GDB Remote Serial Protocol", https://sourceware.org/gdb/onlinedocs/gdb/Remote-Protocol.html
@@ -22,7 +23,10 @@ export class GdbPacketParser {
   static readonly MAX_PACKET = 16384;
 
   push(bytes: Uint8Array): string[] {
-    this.#buf += String.fromCharCode(...bytes);
+    // Byte by byte (latin1): the protocol is ASCII, and a spread of a large read would overflow the stack.
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 4096) text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+    this.#buf += text;
     const out: string[] = [];
     for (;;) {
       const start = this.#buf.indexOf("$");

@@ -3,9 +3,10 @@
 //
 // Why: a TCG vCPU whose guest busy-polls — U-Boot's network loop always does — holds a core at 100 %. On a
 // 2-core host a lock-step TFTP block needs the lab and QEMU's main loop to run at once when a frame arrives;
-// at equal priority a woken thread can wait behind a spinning vCPU for a scheduler slice, and with two
-// boards spinning, U-Boot's transfer of a 30 MB kernel went from 6 s to 28 s. At nice 10 the waking thread
-// takes the core from the spinner at once; when nothing else wants the core, the vCPU runs as fast as before.
+// at equal priority a woken thread can wait behind a spinning vCPU for a scheduler slice: beside another
+// netbooting board, U-Boot's lock-step transfer of a 30 MB kernel took 28 s instead of 6 s. At nice 10 the
+// waking thread takes the core from the spinner at once (scenarios/netboot at --jobs 2: 27 % less time
+// summed over its pairs); when nothing else wants the core, the vCPU runs as fast as before.
 // Raising a thread's nice value needs no privilege; it is per thread on Linux (setpriority on a thread id).
 
 import { setPriority } from "node:os";
