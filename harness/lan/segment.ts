@@ -51,11 +51,21 @@ export class LanSegment {
   #taps: FrameTap[] = [];
   #t0 = performance.now();
   #wall0 = Date.now();
-  /**
-   * Frames switched, malformed frames, frames dropped on a port whose link is down, MAC table evictions,
-   * duplicate-MAC reports past the first 100 (counted, not listed), writes to QEMU sockets.
-   */
-  readonly counters = { frames: 0, malformed: 0, droppedLinkDown: 0, macsEvicted: 0, duplicateMacsDropped: 0, socketWrites: 0 };
+  /** What the switch has counted since it started. */
+  readonly counters = {
+    /** Frames switched (after faults). */
+    frames: 0,
+    /** Frames too short to be Ethernet, or a QEMU stream out of step. */
+    malformed: 0,
+    /** Frames dropped on a port whose link is down. */
+    droppedLinkDown: 0,
+    /** MAC table entries forgotten to make room (least recently seen first). */
+    macsEvicted: 0,
+    /** Duplicate-MAC reports past the first 100 (counted, not listed). */
+    duplicateMacsDropped: 0,
+    /** Writes to QEMU sockets (frames made in one turn leave in one write). */
+    socketWrites: 0,
+  };
   /**
    * MAC table entries kept (least recently seen forgotten first, to be flooded and learnt again, as a full
    * switch does). A lab segment has a few boards and lab hosts; 1024 is what a small switch holds, and a guest

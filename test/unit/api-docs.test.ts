@@ -14,7 +14,7 @@ import { tempDir } from "../helpers.ts";
  * Members (nested properties, accessors) still without a doc comment, outside the target schema's fields
  * (harness/targets/catalogue.ts, shown through Target's @interface); lower it as they get one.
  */
-const UNDOCUMENTED_MEMBERS_AT_MOST = 103;
+const UNDOCUMENTED_MEMBERS_AT_MOST = 98;
 
 function files(dir: string): Map<string, string> {
   const out = new Map<string, string>();
