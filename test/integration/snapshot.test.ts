@@ -1,7 +1,8 @@
 // Machine snapshots, end to end with QEMU: a board prepared once (shell, lease, a disk write) and then
-// restored behaves like the cold-booted one — shell, timer, NIC, LAN both ways, disk — on every target (malta's
-// CP0 timer, which QEMU 7.2 leaves out of the saved state, re-armed through the gdbstub). A changed input means a cold boot that says
-// why; two forks restored side by side do not see each other's disk writes, and the image stays untouched.
+// restored behaves like the cold-booted one — shell, timer, NIC, LAN both ways, disk — on every target
+// (malta's CP0 timer, which QEMU 7.2 leaves out of the saved state, re-armed through the gdbstub). A changed
+// input means a cold boot that says why; two forks restored side by side do not see each other's disk
+// writes, and the image stays untouched.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
