@@ -32,10 +32,7 @@ export class FrameStream {
 }
 
 export function frameForStream(frame: Uint8Array): Uint8Array {
-  const out = new Uint8Array(frame.length + 4);
-  new DataView(out.buffer).setUint32(0, frame.length);
-  out.set(frame, 4);
-  return out;
+  return framesForStream([frame]);
 }
 
 /** Several frames framed back to back, for one write. */

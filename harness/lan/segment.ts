@@ -4,7 +4,7 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import { rmSync } from "node:fs";
-import { FrameStream, frameForStream, framesForStream } from "./frame-stream.ts";
+import { FrameStream, framesForStream } from "./frame-stream.ts";
 import { bytesToMac } from "./packets/ethernet.ts";
 import type { Owner } from "../lifecycle/owner.ts";
 import { FaultEngine } from "./faults.ts";
@@ -115,8 +115,7 @@ export class LanSegment {
       const frames = pending.splice(0);
       if (!conn || !frames.length) return;
       this.counters.socketWrites++;
-      if (frames.length === 1) conn.write(frameForStream(frames[0]!));
-      else conn.write(framesForStream(frames));
+      conn.write(framesForStream(frames));
     };
     const port: Port = {
       name,
