@@ -34,6 +34,8 @@ export interface FailureContext {
   at?: string;
   /** bootlab's own frames, for a bug in bootlab. */
   stack?: string[];
+  /** What the lab's own services and switch saw of it (the DHCP server's log for the board, its port's frames). */
+  lab?: string[];
 }
 
 /**
@@ -80,6 +82,10 @@ export abstract class BootlabFailure extends Error {
     if (c.stack && c.stack.length > 0) {
       lines.push("  stack:");
       for (const l of c.stack) lines.push(`    at ${l}`);
+    }
+    if (c.lab && c.lab.length > 0) {
+      lines.push("  the lab saw:");
+      for (const l of c.lab) lines.push(`    ${l}`);
     }
     if (c.consoleTail && c.consoleTail.length > 0) {
       lines.push("  last console lines:");

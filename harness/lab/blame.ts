@@ -4,6 +4,8 @@
 
 import { type BootlabFailure, ScenarioError } from "../errors/failures.ts";
 import type { TransferLog } from "../services/tftp/transfer.ts";
+import type { DhcpLogEntry } from "../services/dhcp/server.ts";
+import type { PortCounters } from "../lan/segment.ts";
 import { userSite } from "../errors/stack.ts";
 
 /** A read a lab TFTP server refused with error 1: the name, who asked, and which lab host served it. */
@@ -41,4 +43,20 @@ export function blameMissingTftpFile(f: BootlabFailure, misses: readonly TftpMis
     seen: `${last.client} asked for "${last.file}" and got TFTP error 1; the device said: ${(f.context.seen ?? f.message).split("\n")[0]}`,
     fix: "put the file in lan.tftpFiles (or the tftpRoot folder), or correct the name the device is told to fetch",
   }, { cause: f });
+}
+
+/**
+ * What the lab saw of a board's DHCP exchange, for a failed `udhcpc`: each request from its MAC and the
+ * answer, and the frames its switch port carried meanwhile. A REQUEST missing here that the client says
+ * it sent was lost before the switch; an ACK listed here that the client never saw was lost after it.
+ */
+export function dhcpSeen(log: readonly DhcpLogEntry[], mac: string, port: string, before?: PortCounters, after?: PortCounters): string[] {
+  const mine = log.filter((e) => e.mac === mac.toLowerCase());
+  const lines = mine.length === 0
+    ? [`the lab's DHCP server got no request from ${mac}`]
+    : mine.map((e) => `DHCP ${e.request} from ${mac} at ${(e.atMs / 1000).toFixed(2)} s: ${e.reply ? `answered ${e.reply}${e.ip ? ` ${e.ip}` : ""}` : `not answered${e.note ? ` (${e.note})` : ""}`}`);
+  if (before && after) {
+    lines.push(`switch port ${port} meanwhile: ${after.framesIn - before.framesIn} frames in from the board, ${after.framesOut - before.framesOut} delivered to it`);
+  }
+  return lines;
 }

@@ -7,7 +7,8 @@ import { LinuxShell } from "../console/linux-shell.ts";
 import type { SerialConsole } from "../console/serial-console.ts";
 import type { Target } from "../targets/catalogue.ts";
 import type { LabLan } from "./lan.ts";
-import { ProductFailure, ScenarioError, StepTimeout } from "../errors/failures.ts";
+import { BootlabFailure, ProductFailure, ScenarioError, StepTimeout } from "../errors/failures.ts";
+import { dhcpSeen } from "./blame.ts";
 import { dropbearStartCommands, SshSession } from "../services/ssh/client.ts";
 import { UBootConsole } from "../console/uboot.ts";
 import { wholeLine } from "../console/expect.ts";
@@ -237,9 +238,17 @@ export class Board {
     if (opts.ip) lan.dhcp.host({ mac: this.mac, ip: opts.ip, file: opts.file });
     const sh = await this.shell();
     const nic = this.target.machine.nic.linuxName;
-    await sh.expectOk(`for m in ${this.target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`, {
-      step: "network up (udhcpc)",
-    });
+    const before = { dhcp: lan.dhcp.log.length, port: lan.segment.portCounters(this.name) };
+    try {
+      await sh.expectOk(`for m in ${this.target.machine.nic.linuxModules.join(" ")}; do modprobe $m; done; ip link set ${nic} up && udhcpc -i ${nic} -n -q -t 5 -T 1`, {
+        step: "network up (udhcpc)",
+      });
+    } catch (e) {
+      // udhcpc says only what it sent; the lab says what arrived and what it answered, which tells a lost
+      // frame from a server that kept quiet.
+      if (!(e instanceof BootlabFailure)) throw e;
+      throw e.withContext({ lab: dhcpSeen(lan.dhcp.log.slice(before.dhcp), this.mac, this.name, before.port, lan.segment.portCounters(this.name)) });
+    }
     const ip = this.leasedIp();
     if (!ip) throw new ScenarioError(`udhcpc succeeded but the lab's DHCP log has no ACK for ${this.mac}`);
     return ip;

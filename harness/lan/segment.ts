@@ -25,9 +25,18 @@ export interface FrameEvent {
 
 export type FrameTap = (e: FrameEvent) => void;
 
+/** What one port of the switch has carried: frames the device sent in, and frames the switch gave it. */
+export interface PortCounters {
+  /** Frames that came in on this port (before faults and link state). */
+  framesIn: number;
+  /** Frames the switch delivered to this port. */
+  framesOut: number;
+}
+
 interface Port {
   name: string;
   linkUp: boolean;
+  counters: PortCounters;
   /** Whether something is plugged in at the far end (a QEMU connected; in-process hosts always are). */
   connected(): boolean;
   deliver(frame: Uint8Array): void;
@@ -120,6 +129,7 @@ export class LanSegment {
     const port: Port = {
       name,
       linkUp: true,
+      counters: { framesIn: 0, framesOut: 0 },
       connected: () => conn !== undefined,
       deliver: (frame) => {
         if (!conn) return;
@@ -161,12 +171,22 @@ export class LanSegment {
     return this.#ports.has(name);
   }
 
+  /**
+   * A copy of what a port has carried so far, or undefined for a port that does not exist. Two readings
+   * around an exchange tell where its frames were lost: never sent by the device, or sent to it.
+   */
+  portCounters(name: string): PortCounters | undefined {
+    const p = this.#ports.get(name);
+    return p && { ...p.counters };
+  }
+
   /** Plugs in an in-process host; frames for it are delivered asynchronously, like a wire would. */
   addHostPort(name: string, receive: (frame: Uint8Array) => void): PortHandle {
     this.#checkName(name);
     const port: Port = {
       name,
       linkUp: true,
+      counters: { framesIn: 0, framesOut: 0 },
       connected: () => true,
       deliver: (frame) => queueMicrotask(() => receive(frame)),
       close: async () => {},
@@ -193,6 +213,7 @@ export class LanSegment {
   }
 
   #ingress(port: Port, frame: Uint8Array): void {
+    port.counters.framesIn++;
     if (!port.linkUp) {
       this.counters.droppedLinkDown++;
       return;
@@ -224,6 +245,7 @@ export class LanSegment {
     for (const p of this.#ports.values()) {
       if (p === port || !p.linkUp) continue;
       if (out && p.name !== out) continue;
+      p.counters.framesOut++;
       p.deliver(frame);
     }
   }

@@ -295,7 +295,7 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
     ...(failure && c ? {
       failure: {
         kind: failure.kind, message: failure.message, report: failure.report(),
-        ...pick(c, ["stepId", "step", "board", "expected", "seen", "consoleTail", "at", "fix"]),
+        ...pick(c, ["stepId", "step", "board", "expected", "seen", "consoleTail", "at", "fix", "lab"]),
       },
     } : {}),
     ...(expectedFailureSeen !== undefined ? { expectedFailureSeen } : {}),

@@ -58,6 +58,8 @@ export interface TimelineFailure {
   at?: string;
   /** What to do about it, when the cause is known. */
   fix?: string;
+  /** What the lab's own services and switch saw of it. */
+  lab?: string[];
   /** The whole text report, as failure.txt has it. */
   report: string;
 }

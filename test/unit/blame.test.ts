@@ -10,7 +10,8 @@ import { parseFlashLayoutTsv } from "../../harness/images/flash-layout-tsv.ts";
 import { LanSegment } from "../../harness/lan/segment.ts";
 import { ExpectStream } from "../../harness/console/expect.ts";
 import { Owner } from "../../harness/lifecycle/owner.ts";
-import { blameMissingTftpFile, tftpMisses } from "../../harness/lab/blame.ts";
+import { blameMissingTftpFile, dhcpSeen, tftpMisses } from "../../harness/lab/blame.ts";
+import { DhcpServer } from "../../harness/services/dhcp/server.ts";
 import { runExitCode, type ScenarioResult } from "../../harness/scenario/runner.ts";
 import { projectRoot } from "../../harness/paths.ts";
 import type { TransferLog } from "../../harness/services/tftp/transfer.ts";
@@ -148,3 +149,39 @@ test("blame: the exit status of a run is the highest of its failures' — 1 only
   assert.equal(runExitCode([r(hostFailure), r(new ScenarioError("s"))]), 3);
   assert.equal(runExitCode([r(asFailure(thrown(() => parseFlashLayoutTsv("x", null as unknown as string)))), r(new ProductFailure("p"))]), 4);
 });
+
+test("blame: a failed udhcpc's report says what the lab saw — the DHCP server's answers to the board's MAC and its switch port's frames", async () => {
+  const owner = new Owner("test");
+  try {
+    const dhcpData = (name: string) => new Uint8Array(readFileSync(new URL(`../data/dhcp/${name}`, import.meta.url)));
+    const discover = dhcpData("udhcpc-1.35-virt-arm64-discover.bin");
+    const request = dhcpData("udhcpc-1.35-virt-arm64-request.bin");
+    const server = new DhcpServer({ serverIp: "192.168.1.10", prefix: 24, pool: { start: "192.168.1.100", end: "192.168.1.110" } });
+    const mac = server.handle(discover).entry.mac;
+    // The server withholds the ACKs: the client's REQUESTs arrive and go unanswered.
+    server.withhold("REQUEST", 2);
+    server.handle(request);
+    server.handle(request);
+    const seg = new LanSegment("lan0", owner);
+    const board = seg.addHostPort("board", () => {});
+    seg.addHostPort("lab", () => {});
+    const before = seg.portCounters("board");
+    board.send(frameOf([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]));
+    seg.setLink("board", false);
+    board.send(frameOf([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]));
+    const lines = dhcpSeen(server.log, mac.toUpperCase(), "board", before, seg.portCounters("board"));
+    assert.match(lines[0]!, new RegExp(`^DHCP DISCOVER from ${mac.toUpperCase()} at \\d+\\.\\d\\d s: answered OFFER 192\\.168\\.1\\.100$`));
+    assert.match(lines[1]!, /^DHCP REQUEST from .* not answered \(withheld \(fault\)\)$/);
+    assert.equal(lines[3], "switch port board meanwhile: 2 frames in from the board, 0 delivered to it");
+    assert.deepEqual(dhcpSeen([], mac, "board"), [`the lab's DHCP server got no request from ${mac}`]);
+    const report = new ProductFailure("udhcpc exited with status 1", { lab: lines }).report();
+    assert.match(report, /\n {2}the lab saw:\n {4}DHCP DISCOVER/);
+  } finally {
+    await owner.close();
+  }
+});
+
+/** A broadcast ARP-typed frame from `src`, the smallest Ethernet frame. */
+function frameOf(src: number[]): Uint8Array {
+  return new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...src, 0x08, 0x06, ...new Array(46).fill(0)]);
+}
