@@ -171,7 +171,9 @@ export interface RecoveryBench {
 export async function recoveryBench({ lab, target, fixtures, step }: ScenarioContext): Promise<RecoveryBench> {
   const uploads = join(lab.runDir, "lab-tftp");
   mkdirSync(uploads, { recursive: true });
-  const lan = await lab.lan({ tftpRoot: uploads, tftpUploads: true });
+  // The backup is uploaded by Linux's busybox, which can send the largest blocks (RFC 2348) as IP fragments,
+  // as tftpd-hpa would grant them: 64 MiB in 1,025 round trips instead of 45,700 (virt-arm64: 20.4 s → 3.9 s).
+  const lan = await lab.lan({ tftpRoot: uploads, tftpUploads: true, tftp: { maxBlksize: 65464 } });
   const working = await step("build the working router's firmware", () => routerFirmware(target, fixtures, WORKING, join(lab.runDir, "working.img")));
   const brickedImage = await step("build the bricked router's flash (its own factory, U-Boot half written)", async () => {
     const own = await routerFirmware(target, fixtures, BRICKED, join(lab.runDir, "bricked-was.img"));
@@ -223,7 +225,7 @@ export function declaredAttachedBytes(target: Target): number {
  */
 export async function backUpToLab(sh: LinuxShell, attached: string, bench: RecoveryBench, step: ScenarioContext["step"]): Promise<void> {
   await step("back the whole bricked flash up to the lab first (TFTP upload)", async () => {
-    await sh.expectOk(`tftp -b 1468 -p -l ${attached} -r backup.bin ${bench.lan.server.ip}`, { timeoutMs: 180_000 });
+    await sh.expectOk(`tftp -b 65464 -p -l ${attached} -r backup.bin ${bench.lan.server.ip}`, { timeoutMs: 180_000 });
     const got = sha(readFileSync(join(bench.uploads, "backup.bin")));
     const want = sha(readFileSync(bench.brickedImage));
     if (got !== want) throw new ProductFailure("the backup differs from the bricked flash", { expected: want, seen: got });
