@@ -61,8 +61,13 @@ const BOARD_FLASH = {
     firstBytes: s.number({ integer: true, min: 4, unit: "bytes" }),
     why: s.string(),
   }).maybe(),
-  /** How long a board booting from flash may be silent before it counts as dead (nothing boots). */
-  firstOutputSeconds: s.number({ min: 1, max: 120, unit: "seconds" }).or(10),
+  /**
+   * How long a board booting from flash may be silent before it counts as dead (nothing boots). U-Boot's
+   * first byte from flash or a boot ROM's download comes within 0.2 s of power-on on every target, also with
+   * two boards booting at once (flash-recovery and factory-flash timelines, "first console output after
+   * power-on"); 3 s is fifteen times that, and every dead board in the library waits it out.
+   */
+  firstOutputSeconds: s.number({ min: 1, max: 120, unit: "seconds" }).or(3),
   /**
    * Set (to why) where QEMU runs the first chip even when given a kernel: a board then boots a lab kernel
    * only with that slot empty.
