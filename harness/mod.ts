@@ -34,7 +34,7 @@ export type { SshSession, SshResult } from "./services/ssh/client.ts";
 // The lab LAN, its services and their logs
 export type { LabLan, LanOptions } from "./lab/lan.ts";
 export type { LabHost, LabHostLimits } from "./lan/host.ts";
-export type { LanSegment, FrameEvent } from "./lan/segment.ts";
+export type { LanSegment, FrameEvent, PortCounters } from "./lan/segment.ts";
 export type { FaultEngine, FaultRule, FaultMatch, FaultFiring } from "./lan/faults.ts";
 export { seededRandom } from "./lan/faults.ts";
 export type { DhcpServer, DhcpConfig, DhcpHostEntry, DhcpLogEntry, VendorClassRule } from "./services/dhcp/server.ts";
