@@ -21,6 +21,8 @@ import { SerialConsole } from "../console/serial-console.ts";
 import type { BadPattern } from "../console/bad-patterns.ts";
 
 const WATCHDOG = join(dirname(fileURLToPath(import.meta.url)), "watchdog.sh");
+/** QEMU's descriptor for an incoming saved state: watchdog.sh opens BOOTLAB_INCOMING_STATE on it. */
+const INCOMING_FD = 4;
 
 export interface MachineOptions {
   name: string;
@@ -121,9 +123,14 @@ export class Machine {
     const consolePlan = { id: "con0", socket: join(o.runDir, `${o.name}-con0.sock`), logfile: join(o.artifacts, `console-${o.target.machine.console.linuxDevice}.raw`) };
     const qmpSocket = join(o.runDir, `${o.name}-qmp.sock`);
     const gdbSocket = join(o.runDir, `${o.name}-gdb.sock`);
-    const extraArgs = [...(o.plan.extraArgs ?? []), ...(o.incoming ? ["-incoming", `exec:cat ${shellQuote([o.incoming])}`] : [])];
+    // A saved state is read from a file descriptor the watchdog opens (INCOMING_FD): through `exec:cat`, every
+    // 64 KiB pipe buffer is a switch between cat and QEMU on two busy cores (virt-arm64's 62 MB state loaded
+    // in 216 ms median through cat, 113 ms from the fd, 8 runs each).
+    const extraArgs = [...(o.plan.extraArgs ?? []), ...(o.incoming ? ["-incoming", `fd:${INCOMING_FD}`] : [])];
     const argv = qemuArgs({ ...o.plan, target: o.target, consoles: [consolePlan], qmpSocket, extraArgs, ...(o.paused ? { paused: true } : {}) });
-    writeFileSync(join(o.artifacts, "qemu-cmdline.txt"), shellQuote(argv) + "\n");
+    // As a shell runs it: the redirection gives QEMU the state on that descriptor.
+    const redirect = o.incoming ? ` ${INCOMING_FD}<${shellQuote([o.incoming])}` : "";
+    writeFileSync(join(o.artifacts, "qemu-cmdline.txt"), shellQuote(argv) + redirect + "\n");
 
     const con = listenOnce(consolePlan.socket);
     const qmpL = listenOnce(qmpSocket);
@@ -136,7 +143,10 @@ export class Machine {
     o.owner.adopt(`${o.name} sockets`, closeListeners);
 
     const t0 = performance.now();
-    const child = spawn("sh", [WATCHDOG, ...argv], { stdio: ["pipe", "ignore", "pipe"], detached: true });
+    const child = spawn("sh", [WATCHDOG, ...argv], {
+      stdio: ["pipe", "ignore", "pipe"], detached: true,
+      ...(o.incoming ? { env: { ...process.env, BOOTLAB_INCOMING_STATE: o.incoming } } : {}),
+    });
     let stderr = "";
     child.stderr!.on("data", (b: Buffer) => {
       stderr = (stderr + b.toString("utf8")).slice(-8192);

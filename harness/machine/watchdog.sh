@@ -5,7 +5,12 @@
 # (pdeathsig alone is not enough under runtimes that spawn from short-lived threads: it fires when the
 # creating *thread* exits. This shell is single-threaded.)
 exec 3<&0 </dev/null
-setpriv --pdeathsig KILL -- "$@" &
+# A machine restored from a saved state reads it on descriptor 4 (`-incoming fd:4`), opened here for QEMU alone.
+if [ -n "${BOOTLAB_INCOMING_STATE:-}" ]; then
+  setpriv --pdeathsig KILL -- "$@" 4<"$BOOTLAB_INCOMING_STATE" &
+else
+  setpriv --pdeathsig KILL -- "$@" &
+fi
 qemu=$!
 { cat <&3 >/dev/null; kill -KILL "$qemu" 2>/dev/null; } &
 exec 3<&-
