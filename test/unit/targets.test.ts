@@ -100,7 +100,7 @@ test("targets: optional groups and defaults — absent optional fields are left 
   delete raw.flows.kexec.supported;
   const t = parseTarget("targets/malta-mipsel.json", raw);
   assert.equal("usb" in t.machine, false, "an absent optional object is not a key holding undefined");
-  assert.equal(t.machine.flash!.firstOutputSeconds, 10);
+  assert.equal(t.machine.flash!.firstOutputSeconds, 3);
   assert.equal(t.firmware.uboot!.autoboot, false);
   assert.equal(t.flows.kexec!.supported, true);
   assert.equal(t.machine.flash!.chips[0]!.address, 0xbe000000, "hex strings are read as numbers");
