@@ -60,6 +60,7 @@ export type { UImageOptions } from "./images/uimage.ts";
 
 // The machine catalogue
 export type { Target, BoardFlash, UBootTarget, KernelBuildSpec } from "./targets/catalogue.ts";
+export { linuxCommandLine } from "./targets/catalogue.ts";
 
 // Running scenarios from a program
 export { runScenarios, loadScenarios } from "./scenario/runner.ts";

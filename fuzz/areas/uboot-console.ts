@@ -63,7 +63,7 @@ export function ubootConsoleArea(): Area {
       const [ctl = new Uint8Array(0), ...chunks] = decodeRecords(input);
       const con = new ConsoleFeed(linuxBadPatterns({ bootloaderBanners: 1 }));
       steps.records.length = 0;
-      const ub = new UBootConsole(con.asSerialConsole(), steps, targets[(ctl[0] ?? 0) & 1]!, 60_000);
+      const ub = new UBootConsole(con.asSerialConsole(), steps, targets[(ctl[0] ?? 0) & 1]!, { timeoutMs: 60_000 });
       const done = script([
         ["U-Boot starts", () => ub.takeOver()],
         ...["ipaddr 192.168.1.20", "serverip 192.168.1.10", "tftptimeout 1000", "tftptimeoutcountmax 3", "netretry no"].map((kv) =>

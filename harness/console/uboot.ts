@@ -65,12 +65,16 @@ export class UBootConsole {
   /** Prefix for step names when several boards share a timeline ("board-a: U-Boot: dhcp"). */
   #label: string;
 
-  constructor(console: SerialConsole, steps: StepRecorder, uboot: UBootTarget, timeoutMs = 30_000, label = "") {
-    this.#label = label ? `${label}: ` : "";
+  /** The target's words for every Linux boot (`guest.kernel.cmdline`), after the console and panic=1. */
+  #linuxWords: string[];
+
+  constructor(console: SerialConsole, steps: StepRecorder, uboot: UBootTarget, o: { timeoutMs?: number; label?: string; linuxWords?: string[] } = {}) {
+    this.#label = o.label ? `${o.label}: ` : "";
     this.console = console;
     this.uboot = uboot;
     this.#steps = steps;
-    this.#timeoutMs = timeoutMs;
+    this.#timeoutMs = o.timeoutMs ?? 30_000;
+    this.#linuxWords = o.linuxWords ?? [];
   }
 
   /** Waits for U-Boot after power-on, stops autoboot if the build counts down, and syncs on the prompt. */
@@ -167,8 +171,9 @@ export class UBootConsole {
 
   /**
    * Boots what was loaded at the kernel address (and the initramfs at the ramdisk address, if its size is
-   * given) the way this target's bootloader does: bootargs with the console, the target's own words
-   * (malta: memsize) and rd_start/rd_size where the initramfs travels in bootargs.
+   * given) the way this target's bootloader does: bootargs with the console, the words every Linux boot
+   * on the board gets, the bootloader's own (malta: memsize) and rd_start/rd_size where the initramfs
+   * travels in bootargs.
    */
   async bootLoaded(opts: {
     consoleDevice: string;
@@ -182,7 +187,7 @@ export class UBootConsole {
     const u = this.uboot;
     const rd = opts.ramdiskSize;
     const rdAddr = opts.ramdiskAddress !== undefined ? hex(opts.ramdiskAddress) : this.addr("ramdisk");
-    const words = [`console=${opts.consoleDevice}`, "panic=1", ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
+    const words = [`console=${opts.consoleDevice}`, "panic=1", ...this.#linuxWords, ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
     if (rd !== undefined && u.kernel.ramdisk === "bootargs") words.push(`rd_start=${rdAddr}`, `rd_size=${rd}`);
     await this.setenv("bootargs", `'${words.join(" ")}'`);
     const k = this.addr("kernel");

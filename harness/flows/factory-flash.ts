@@ -12,7 +12,7 @@
 
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { Target } from "../targets/catalogue.ts";
+import { linuxCommandLine, type Target } from "../targets/catalogue.ts";
 import type { ScenarioContext, TargetFixtures } from "../scenario/context.ts";
 import type { Lab, KeptMedium } from "../lab/lab.ts";
 import type { Board } from "../lab/board.ts";
@@ -111,7 +111,7 @@ export async function factoryRelease(target: Target, fixtures: TargetFixtures, d
     { path: "etc/build-id", data: `${buildId}\n` },
     { path: `boot/${kernelName}`, data: new Uint8Array(readFileSync(kernel.path)) },
     { path: "boot/initrd.cpio.gz", data: new Uint8Array(readFileSync(initrd)) },
-    { path: "boot/extlinux/extlinux.conf", data: `default factory\nlabel factory\n    kernel /boot/${kernelName}\n    initrd /boot/initrd.cpio.gz\n    append console=${console} root=${rootDev} rootwait panic=1\n` },
+    { path: "boot/extlinux/extlinux.conf", data: `default factory\nlabel factory\n    kernel /boot/${kernelName}\n    initrd /boot/initrd.cpio.gz\n    append ${[...linuxCommandLine(target, console), `root=${rootDev}`, "rootwait"].join(" ")}\n` },
     ...(v.rootfsPaddingMiB ? [{ path: "var/filler.bin", data: new Uint8Array(v.rootfsPaddingMiB * MiB).fill(0xa5) }] : []),
     ...["proc", "sys", "dev", "tmp", "root", "newroot"].map((d) => ({ path: `${d}/`, data: "" })),
   ];

@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Target } from "../targets/catalogue.ts";
+import { linuxCommandLine, type Target } from "../targets/catalogue.ts";
 import type { TargetFixtures } from "../scenario/context.ts";
 import { projectRoot } from "../paths.ts";
 import { ProductFailure, ScenarioError } from "../errors/failures.ts";
@@ -111,7 +111,7 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
     `FLASH_DEV=/dev/${target.machine.disk?.linuxName ?? "vda"}`,
     `FLASH_ACCESS=${target.flows.flashAsDisk.access}`,
     `FLASH_DATA_FS=${target.flows.flashAsDisk.dataFs}`,
-    `STAGE2_CMDLINE="${[`console=${target.machine.console.linuxDevice}`, "panic=1", ...target.guest.kernel.cmdline].join(" ")}"`,
+    `STAGE2_CMDLINE="${linuxCommandLine(target).join(" ")}"`,
     `STAGE2_INITRD=${built ? "built-in" : "file"}`,
     `KEXEC_ARGS="${target.flows.kexec.args.join(" ")}"`,
     "",

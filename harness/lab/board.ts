@@ -127,7 +127,9 @@ export class Board {
     if (this.#uboot) return this.#uboot;
     // Boards with names of their own share the timeline with others: their steps say whose they are.
     const label = this.name === this.target.name ? "" : this.name;
-    const ub = new UBootConsole(this.console, this.#steps, ubootOf(this.target), this.#timeouts.stepMs, label);
+    const ub = new UBootConsole(this.console, this.#steps, ubootOf(this.target), {
+      timeoutMs: this.#timeouts.stepMs, label, linuxWords: this.target.guest.kernel.cmdline,
+    });
     if (this.restoredFrom?.point === "uboot") {
       // Restored at the prompt, ethaddr already set: only sync.
       await ub.sync();

@@ -2,7 +2,7 @@
 // no files — the same function makes the harness's command line and the one in repro.sh.
 
 import { ScenarioError } from "../errors/failures.ts";
-import type { Target } from "../targets/catalogue.ts";
+import { linuxCommandLine, type Target } from "../targets/catalogue.ts";
 
 export interface BootMedia {
   /** Firmware in the board's flash (-bios): U-Boot, which then boots whatever the scenario gives it. */
@@ -61,8 +61,7 @@ export interface QemuPlan extends MachinePlan {
 }
 
 export function kernelCommandLine(target: Target, media: BootMedia): string {
-  // panic=1: a panicking guest reboots instead of hanging; the console watcher has already failed the step.
-  return [`console=${target.machine.console.linuxDevice}`, "panic=1", ...target.guest.kernel.cmdline, ...(media.append ?? [])].join(" ");
+  return [...linuxCommandLine(target), ...(media.append ?? [])].join(" ");
 }
 
 /**

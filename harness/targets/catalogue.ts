@@ -149,8 +149,13 @@ const GUEST = {
     package: s.string(),
     /** Path of the kernel image inside the unpacked package; {version} is the kernel release. */
     file: s.string({ pattern: /\{version\}/, what: "a path containing {version}" }),
-    /** Extra kernel command-line words this board needs. */
+    /**
+     * Words every Linux boot of this target gets, whoever passes the command line (QEMU, U-Boot, kexec,
+     * extlinux.conf) — see `linuxCommandLine`.
+     */
     cmdline: s.strings(),
+    /** Why those words: each one is a cost of emulation, not a choice of the product under test. */
+    cmdlineWhy: s.string().maybe(),
     /**
      * Where QEMU's loader cuts the command line (malta: 255 bytes), and what it puts in front of it when
      * there is an initrd ({size}: the initrd's size in bytes). A longer line is refused before power-on:
@@ -272,6 +277,16 @@ export function loadCatalogue(dir = join(projectRoot, "targets")): Map<string, T
   }
   if (dir === join(projectRoot, "targets")) cached = out;
   return out;
+}
+
+/**
+ * The command line every Linux boot of `target` starts with, whoever passes it (QEMU's -append, U-Boot's
+ * bootargs, a boot script, kexec, an extlinux.conf): the console (`console`, to reproduce a wrong one),
+ * panic=1 (a panicking guest reboots instead of hanging; the console watcher has already failed the step)
+ * and the target's own words (`guest.kernel.cmdline`).
+ */
+export function linuxCommandLine(target: Target, console = target.machine.console.linuxDevice): string[] {
+  return [`console=${console}`, "panic=1", ...target.guest.kernel.cmdline];
 }
 
 export function getTarget(name: string): Target {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { linuxCommandLine, ProductFailure, scenario } from "../../harness/mod.ts";
 import { hex } from "../../harness/console/uboot.ts";
 import { elfToBinary } from "../../harness/images/elf.ts";
 
@@ -63,7 +63,7 @@ export default scenario({
   const start = u.addresses.ramStart + parseInt(m[2]!, 16);
   await ub.expectOk(`tftpboot ${hex(load)} \${bootfile}`, { step: `tftpboot the bootstrap file to ${hex(load)}`, timeoutMs: 120_000 });
   const rd = await ub.tftp("ramdisk", "initramfs.cpio.gz");
-  const args = ["console=" + target.machine.console.linuxDevice, "panic=1", ...u.bootargs];
+  const args = [...linuxCommandLine(target), ...u.bootargs];
   if (u.kernel.format === "uImage") {
     // MIPS: jump straight in; the kernel reads its command line from go's arguments (argv[0] is skipped).
     ub.boot(`go ${hex(start)} bootstrap ${args.join(" ")} rd_start=${ub.addr("ramdisk")} rd_size=${rd}`);

@@ -22,5 +22,7 @@ export default scenario({
   await ub.bootLoaded({ consoleDevice: target.machine.console.linuxDevice, ramdiskSize: rd });
   const sh = await board.shell();
   await sh.expectOk(`uname -m | grep -x ${target.guest.unameMachine}`);
+  // bootargs carried the words every boot of this target gets (targets/*.json: guest.kernel.cmdline).
+  for (const word of target.guest.kernel.cmdline) await sh.expectOk(`tr ' ' '\\n' < /proc/cmdline | grep -qxF -- '${word}'`);
   await board.powerOff();
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ProductFailure, scenario } from "../../harness/mod.ts";
+import { linuxCommandLine, ProductFailure, scenario } from "../../harness/mod.ts";
 import { hex } from "../../harness/console/uboot.ts";
 import { scriptImage } from "../../harness/images/uimage.ts";
 
@@ -20,7 +20,7 @@ export default scenario({
     "echo bootlab: netboot script running",
     `tftpboot ${hex(u.addresses.kernel)} kernel`,
     `tftpboot ${hex(u.addresses.ramdisk)} initramfs.cpio.gz`,
-    `setenv bootargs console=${target.machine.console.linuxDevice} panic=1 ${u.bootargs.join(" ")}`,
+    `setenv bootargs ${[...linuxCommandLine(target), ...u.bootargs].join(" ")}`,
     `${u.kernel.bootCommand} ${hex(u.addresses.kernel)} ${hex(u.addresses.ramdisk)}:\${filesize} \${fdtcontroladdr}`,
     "",
   ].join("\n"), "bootlab netboot"));

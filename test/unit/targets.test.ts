@@ -47,7 +47,7 @@ test("targets: a broken JSON file in a catalogue folder names the file", () => {
   }
 });
 
-test("targets: the command line comes from the data — machine, cpu, memory, NIC, console", () => {
+test("targets: the command line comes from the data — machine, cpu, memory, NIC, console, the target's kernel words", () => {
   const cat = loadCatalogue();
   const argv = qemuArgs({
     target: cat.get("virt-armhf")!, media: { kernel: "/k", initrd: "/i", append: ["quiet"] },
@@ -58,7 +58,7 @@ test("targets: the command line comes from the data — machine, cpu, memory, NI
   assert.equal(argv[0], "qemu-system-arm");
   assert.match(s, /-M virt,highmem=off -cpu cortex-a15 -m 256 /);
   assert.match(s, /-netdev stream,id=n0,server=off,addr\.type=unix,addr\.path=\/run\/lan\.sock -device virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01/);
-  assert.match(s, /-append console=ttyAMA0 panic=1 quiet$/);
+  assert.match(s, /-append console=ttyAMA0 panic=1 cryptomgr\.notests quiet$/);
   assert.ok(argv.includes("-nodefaults") && !argv.includes("-S"));
 });
 

@@ -20,7 +20,7 @@ function replay(text = recorded) {
   const dir = tempDir("bootlab-uboot-");
   const con = new SerialConsole("con0", join(dir.path, "con0.log"), linuxBadPatterns({ bootloaderBanners: 1 }));
   const steps = new Steps();
-  const ub = new UBootConsole(con, steps, getTarget("malta-mipsel").firmware.uboot!, 2000);
+  const ub = new UBootConsole(con, steps, getTarget("malta-mipsel").firmware.uboot!, { timeoutMs: 2000 });
   con.feed(new TextEncoder().encode(text));
   return { con, steps, ub, done: async () => (await con.close(), dir.remove()) };
 }
