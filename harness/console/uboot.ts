@@ -6,7 +6,7 @@
 import type { SerialConsole } from "./serial-console.ts";
 import type { StepRecorder } from "../timeline/recorder.ts";
 import type { UBootTarget } from "../targets/catalogue.ts";
-import { ProductFailure } from "../errors/failures.ts";
+import { ProductFailure, ScenarioError } from "../errors/failures.ts";
 
 /**
  * What U-Boot prints when a command failed, even where the status is 0 (a tftpboot that gave up still
@@ -103,7 +103,14 @@ export class UBootConsole {
     const step = opts.step ?? `U-Boot: ${command.length > 60 ? command.slice(0, 57) + "..." : command}`;
     return this.#steps.run(this.#label + step, async () => {
       const id = `${process.pid % 1000}u${++this.#seq}`;
-      this.console.sendLine(`${command}; echo BL-${id}-E$?`);
+      const line = `${command}; echo BL-${id}-E$?`;
+      // Typed in two lines, the marker could be eaten: a running command that polls for Ctrl-C swallows input.
+      if (line.length >= this.uboot.lineBytes) {
+        throw new ScenarioError(`U-Boot's console line holds ${this.uboot.lineBytes - 1} characters; \`${command.length > 60 ? command.slice(0, 57) + "..." : command}\` is ${command.length}, and bootlab adds ${line.length - command.length} for its status marker`, {
+          step, expected: `a command of at most ${this.uboot.lineBytes - 1 - (line.length - command.length)} characters (firmware.uboot.lineBytes in the target); set a long variable in parts: setenv v "\${v} more"`,
+        });
+      }
+      this.console.sendLine(line);
       // Only the marker line in the pattern: a lazy "any output" before it made each match quadratic in the
       // output (seconds per chunk for an `md` dump, with the event loop and the step's deadline stuck).
       const m = await this.console.expect(new RegExp(`\\nBL-${id}-E(\\d+)\\n`), {
@@ -139,6 +146,25 @@ export class UBootConsole {
   /** `setenv NAME VALUE` (typed as given: quote a value with spaces or `;` for U-Boot's parser); a failure fails the step. */
   async setenv(name: string, value: string): Promise<void> {
     await this.expectOk(`setenv ${name} ${value}`, { step: `U-Boot: setenv ${name}` });
+  }
+
+  /**
+   * Sets `name` to `words` joined by spaces, in as many commands as U-Boot's line buffer needs: the first
+   * sets it (single-quoted), the others append (`setenv name "${name} …"`), as a person at a U-Boot with a
+   * 256-byte line would. A word needs no quoting beyond that: no quote characters and no `$`.
+   */
+  async setenvWords(name: string, words: string[]): Promise<void> {
+    // Room for "setenv NAME " and the quotes, and for the status marker run() adds ("; echo BL-999u99999-E$?").
+    const room = this.uboot.lineBytes - 1 - `setenv ${name} "\${${name}} "`.length - 32;
+    const parts: string[][] = [[]];
+    for (const w of words) {
+      if (/['"$]/.test(w) || w.length > room) throw new ScenarioError(`U-Boot: cannot type the ${name} word ${JSON.stringify(w.slice(0, 60))}`, { expected: `words of at most ${room} characters with no quote or $` });
+      const last = parts[parts.length - 1]!;
+      if (last.length > 0 && [...last, w].join(" ").length > room) parts.push([w]);
+      else last.push(w);
+    }
+    await this.setenv(name, `'${parts[0]!.join(" ")}'`);
+    for (const p of parts.slice(1)) await this.setenv(name, `"\${${name}} ${p.join(" ")}"`);
   }
 
   /** One variable's value, or undefined when it is not set. */
@@ -189,7 +215,7 @@ export class UBootConsole {
     const rdAddr = opts.ramdiskAddress !== undefined ? hex(opts.ramdiskAddress) : this.addr("ramdisk");
     const words = [`console=${opts.consoleDevice}`, "panic=1", ...this.#linuxWords, ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
     if (rd !== undefined && u.kernel.ramdisk === "bootargs") words.push(`rd_start=${rdAddr}`, `rd_size=${rd}`);
-    await this.setenv("bootargs", `'${words.join(" ")}'`);
+    await this.setenvWords("bootargs", words);
     const k = this.addr("kernel");
     const cmd = u.kernel.bootCommand === "bootm" ? `bootm ${k}`
       : `${u.kernel.bootCommand} ${k} ${rd !== undefined ? `${rdAddr}:${rd.toString(16)}` : "-"} \${fdtcontroladdr}`;

@@ -173,6 +173,12 @@ const UBOOT = {
   byteSwap32: s.boolean().or(false),
   /** The prompt as printed, e.g. "=> ". */
   prompt: s.string(),
+  /**
+   * U-Boot's console line buffer (CONFIG_SYS_CBSIZE), in bytes: a typed line must be shorter, or U-Boot cuts
+   * it there (measured by typing a 605-character echo: Debian's malta build keeps 255, qemu_arm and
+   * qemu_arm64 keep 511). Longer commands are refused before they are typed; a long bootargs is set in parts.
+   */
+  lineBytes: s.number({ min: 64, integer: true, unit: "bytes" }),
   /** Whether the build counts down to autoboot (a key stops it). */
   autoboot: s.boolean().or(false),
   /** The NIC sends from a MAC of U-Boot's own, whatever QEMU says (virtio: 52:52:52:52:52:52): set ethaddr. */

@@ -9,7 +9,7 @@ import { UBootConsole } from "../../harness/console/uboot.ts";
 import { linuxBadPatterns } from "../../harness/console/bad-patterns.ts";
 import { Steps } from "../../harness/scenario/steps.ts";
 import { getTarget } from "../../harness/targets/catalogue.ts";
-import { ProductFailure } from "../../harness/errors/failures.ts";
+import { ProductFailure, ScenarioError } from "../../harness/errors/failures.ts";
 import { tempDir } from "../helpers.ts";
 
 // The recorded markers carry the recording process's id; the driver makes them from ours.
@@ -67,5 +67,42 @@ test("uboot: a second U-Boot banner is an unexpected reset, even while a command
     });
   } finally {
     await done();
+  }
+});
+
+test("uboot: a bootargs longer than U-Boot's line is typed in parts that fit; a command that cannot fit is refused untyped", async () => {
+  const dir = tempDir("bootlab-uboot-");
+  const con = new SerialConsole("con0", join(dir.path, "con0.log"), linuxBadPatterns({ bootloaderBanners: 1 }));
+  const target = getTarget("malta-mipsel").firmware.uboot!;
+  const ub = new UBootConsole(con, new Steps(), target, { timeoutMs: 2000, linuxWords: ["cryptomgr.notests"] });
+  // A U-Boot as seen on malta: the line cut at lineBytes - 1 characters, then echoed with its status.
+  const typed: string[] = [];
+  const socket = {
+    destroyed: false, on: () => socket, destroy: () => socket,
+    write(text: string) {
+      const line = text.replace(/\n$/, "").slice(0, target.lineBytes - 1);
+      typed.push(line);
+      const marker = /; echo (BL-\w+-E)\$\?$/.exec(line);
+      setImmediate(() => con.feed(new TextEncoder().encode(`${line}\r\n${marker ? `${marker[1]}0\r\n` : ""}maltael # `)));
+      return true;
+    },
+  };
+  con.attach(socket as never);
+  try {
+    const mtdparts = "mtdparts=1e000000.flash:512k(u-boot)ro,64k(factory)ro,960k(rootfs),2432k(rootfs_data),128k(u-boot-env),3392k@0x90000(firmware)";
+    await ub.setenvWords("bootargs", ["console=ttyS0", "panic=1", "cryptomgr.notests", "memsize=256M", mtdparts, "root=/dev/mtdblock2", "rootfstype=squashfs", "ro"]);
+    assert.equal(typed.length, 2, typed.join("\n"));
+    assert.ok(typed.every((l) => l.length < target.lineBytes - 1 && /; echo BL-\w+-E\$\?$/.test(l)), typed.join("\n"));
+    assert.match(typed[0]!, /^setenv bootargs 'console=ttyS0 panic=1 cryptomgr\.notests memsize=256M mtdparts=\S+'; /);
+    assert.match(typed[1]!, /^setenv bootargs "\$\{bootargs\} root=\/dev\/mtdblock2 rootfstype=squashfs ro"; /);
+    await assert.rejects(ub.run(`echo ${"x".repeat(250)}`), (e: unknown) => {
+      assert.ok(e instanceof ScenarioError);
+      assert.match(e.message, /U-Boot's console line holds 255 characters; `echo x+\.\.\.` is 255/);
+      return true;
+    });
+    assert.equal(typed.length, 2, "the refused command was not typed");
+  } finally {
+    await con.close();
+    dir.remove();
   }
 });
