@@ -104,7 +104,8 @@ export class UBootConsole {
     return this.#steps.run(this.#label + step, async () => {
       const id = `${process.pid % 1000}u${++this.#seq}`;
       const line = `${command}; echo BL-${id}-E$?`;
-      // Typed in two lines, the marker could be eaten: a running command that polls for Ctrl-C swallows input.
+      // Refused rather than typed as two lines: typed ahead, the marker would be eaten by a running command
+      // that polls for Ctrl-C (U-Boot's ctrlc() reads and drops whatever key is waiting).
       if (line.length >= this.uboot.lineBytes) {
         throw new ScenarioError(`U-Boot's console line holds ${this.uboot.lineBytes - 1} characters; \`${command.length > 60 ? command.slice(0, 57) + "..." : command}\` is ${command.length}, and bootlab adds ${line.length - command.length} for its status marker`, {
           step, expected: `a command of at most ${this.uboot.lineBytes - 1 - (line.length - command.length)} characters (firmware.uboot.lineBytes in the target); set a long variable in parts: setenv v "\${v} more"`,
@@ -150,8 +151,8 @@ export class UBootConsole {
 
   /**
    * Sets `name` to `words` joined by spaces, in as many commands as U-Boot's line buffer needs: the first
-   * sets it (single-quoted), the others append (`setenv name "${name} …"`), as a person at a U-Boot with a
-   * 256-byte line would. A word needs no quoting beyond that: no quote characters and no `$`.
+   * sets it (single-quoted), the others append (`setenv name "${name} …"`), as a person at malta's U-Boot,
+   * whose line holds 255 characters, would. A word needs no quoting beyond that: no quote characters and no `$`.
    */
   async setenvWords(name: string, words: string[]): Promise<void> {
     // Room for "setenv NAME " and the quotes, and for the status marker run() adds ("; echo BL-999u99999-E$?").
