@@ -5,7 +5,7 @@
 
 import type { SerialConsole } from "./serial-console.ts";
 import type { StepRecorder } from "../timeline/recorder.ts";
-import type { UBootTarget } from "../targets/catalogue.ts";
+import { commandLineStart, type UBootTarget } from "../targets/catalogue.ts";
 import { ProductFailure, ScenarioError } from "../errors/failures.ts";
 
 /**
@@ -214,7 +214,7 @@ export class UBootConsole {
     const u = this.uboot;
     const rd = opts.ramdiskSize;
     const rdAddr = opts.ramdiskAddress !== undefined ? hex(opts.ramdiskAddress) : this.addr("ramdisk");
-    const words = [`console=${opts.consoleDevice}`, "panic=1", ...this.#linuxWords, ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
+    const words = [...commandLineStart(opts.consoleDevice, this.#linuxWords), ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
     if (rd !== undefined && u.kernel.ramdisk === "bootargs") words.push(`rd_start=${rdAddr}`, `rd_size=${rd}`);
     await this.setenvWords("bootargs", words);
     const k = this.addr("kernel");

@@ -292,7 +292,12 @@ export function loadCatalogue(dir = join(projectRoot, "targets")): Map<string, T
  * and the target's own words (`guest.kernel.cmdline`).
  */
 export function linuxCommandLine(target: Target, console = target.machine.console.linuxDevice): string[] {
-  return [`console=${console}`, "panic=1", ...target.guest.kernel.cmdline];
+  return commandLineStart(console, target.guest.kernel.cmdline);
+}
+
+/** `linuxCommandLine` for code that holds the console's name and the target's words, not the target. */
+export function commandLineStart(console: string, targetWords: readonly string[]): string[] {
+  return [`console=${console}`, "panic=1", ...targetWords];
 }
 
 export function getTarget(name: string): Target {
