@@ -5,7 +5,7 @@
 
 import type { SerialConsole } from "./serial-console.ts";
 import type { StepRecorder } from "../timeline/recorder.ts";
-import { commandLineStart, type UBootTarget } from "../targets/catalogue.ts";
+import { commandLineStart, hex, type UBootTarget, ubootKernelEnv } from "../targets/catalogue.ts";
 import { ProductFailure, ScenarioError } from "../errors/failures.ts";
 
 /**
@@ -21,6 +21,7 @@ export const UBOOT_ERRORS: { name: string; pattern: RegExp }[] = [
   { name: "unknown-command", pattern: /^Unknown command '.*'.*$/m },
   { name: "wrong-image-format", pattern: /^.*Wrong Image Format.*$/m },
   { name: "bad-crc", pattern: /^.*Bad (?:Data|Header) CRC.*$/m },
+  { name: "no-unpack-address", pattern: /^kernel_comp_addr_r or kernel_comp_size is not provided!$/m },
   { name: "bad-magic", pattern: /^.*Bad (?:Linux ARM(?:64)? zImage|Linux ARM64 Image) magic.*$/m },
   { name: "not-found", pattern: /^.*File not found.*$/m },
   { name: "cant-overwrite", pattern: /^## Can't overwrite.*$/m },
@@ -217,6 +218,10 @@ export class UBootConsole {
     const words = [...commandLineStart(opts.consoleDevice, this.#linuxWords), ...(opts.targetBootargs === false ? [] : u.bootargs), ...(opts.append ?? [])];
     if (rd !== undefined && u.kernel.ramdisk === "bootargs") words.push(`rd_start=${rdAddr}`, `rd_size=${rd}`);
     await this.setenvWords("bootargs", words);
+    const env = Object.entries(ubootKernelEnv(u));
+    if (env.length) {
+      await this.expectOk(env.map(([k, v]) => `setenv ${k} ${v}`).join("; "), { step: `U-Boot: set ${env.map(([k]) => k).join(", ")}` });
+    }
     const k = this.addr("kernel");
     const cmd = u.kernel.bootCommand === "bootm" ? `bootm ${k}`
       : `${u.kernel.bootCommand} ${k} ${rd !== undefined ? `${rdAddr}:${rd.toString(16)}` : "-"} \${fdtcontroladdr}`;
@@ -232,5 +237,4 @@ export class UBootConsole {
   }
 }
 
-/** A number as U-Boot writes addresses: 0x and 8 hex digits. */
-export const hex = (n: number): string => "0x" + n.toString(16).padStart(8, "0");
+export { hex };

@@ -99,8 +99,10 @@ export async function factoryRelease(target: Target, fixtures: TargetFixtures, d
   mkdirSync(dir, { recursive: true });
   const ubootStm32 = join(dir, "u-boot.stm32");
   writeFileSync(ubootStm32, wrapStm32Image(new Uint8Array(readFileSync(await fixtures.uboot())), { loadAddress: 0, entryPoint: 0 }));
-  const kernel = await fixtures.bootloaderKernel();
-  const kernelName = kernel.format === "zImage" ? "zImage" : "Image";
+  // The kernel as Debian ships it (not bootloaderKernel's Image.gz): distro boot's booti finds no
+  // kernel_comp_addr_r in the environment of a board that boots unattended.
+  const kernelPath = await fixtures.kernel();
+  const kernelName = target.firmware.uboot?.kernel.format === "zImage" ? "zImage" : "Image";
   const initrd = await fixtures.initramfs({ init: STORAGE_INIT, modules: target.machine.disk!.linuxModules.concat(["ext4"]) });
   const console = v.console ?? target.machine.console.linuxDevice;
   const rootDev = `/dev/${target.machine.disk!.linuxName}4`;
@@ -109,7 +111,7 @@ export async function factoryRelease(target: Target, fixtures: TargetFixtures, d
     { path: "bin/busybox", data: new Uint8Array(readFileSync(await fixtures.busybox())), mode: 0o755 },
     { path: "sbin/init", data: ROOTFS_INIT, mode: 0o755 },
     { path: "etc/build-id", data: `${buildId}\n` },
-    { path: `boot/${kernelName}`, data: new Uint8Array(readFileSync(kernel.path)) },
+    { path: `boot/${kernelName}`, data: new Uint8Array(readFileSync(kernelPath)) },
     { path: "boot/initrd.cpio.gz", data: new Uint8Array(readFileSync(initrd)) },
     { path: "boot/extlinux/extlinux.conf", data: `default factory\nlabel factory\n    kernel /boot/${kernelName}\n    initrd /boot/initrd.cpio.gz\n    append ${[...linuxCommandLine(target, console), `root=${rootDev}`, "rootwait"].join(" ")}\n` },
     ...(v.rootfsPaddingMiB ? [{ path: "var/filler.bin", data: new Uint8Array(v.rootfsPaddingMiB * MiB).fill(0xa5) }] : []),

@@ -189,6 +189,12 @@ const UBOOT = {
     bootCommand: s.oneOf(["bootm", "bootz", "booti"] as const),
     /** How the initramfs is passed: as the boot command's second argument, or rd_start/rd_size in bootargs. */
     ramdisk: s.oneOf(["argument", "bootargs"] as const),
+    /**
+     * The Image travels gzipped (Linux's Image.gz) over the network, and booti unpacks it: to
+     * kernel_comp_addr_r (`unpackAddress`), reading at most kernel_comp_size (`maxBytes`) bytes, then moves
+     * it to the load address. Both variables must be set before booti (`ubootKernelEnv`).
+     */
+    gzip: s.object({ unpackAddress: s.hex(), maxBytes: s.hex(), why: s.string().maybe() }).maybe(),
   }),
   /** Load addresses for the kernel, the initramfs and scripts, and where RAM starts. */
   addresses: s.object({ kernel: s.hex(), ramdisk: s.hex(), script: s.hex(), ramStart: s.hex() }),
@@ -298,6 +304,20 @@ export function linuxCommandLine(target: Target, console = target.machine.consol
 /** `linuxCommandLine` for code that holds the console's name and the target's words, not the target. */
 export function commandLineStart(console: string, targetWords: readonly string[]): string[] {
   return [`console=${console}`, "panic=1", ...targetWords];
+}
+
+/** A number as U-Boot writes addresses: 0x and 8 hex digits. */
+export const hex = (n: number): string => "0x" + n.toString(16).padStart(8, "0");
+
+/**
+ * The U-Boot variables its boot command needs before it boots the kernel `bootloaderKernel` makes: for a
+ * gzipped Image, where booti unpacks it (real arm64 boards carry these in their default environment;
+ * Debian's qemu_arm64 build does not). Empty when the kernel needs none.
+ */
+export function ubootKernelEnv(u: UBootTarget): Record<string, string> {
+  const g = u.kernel.gzip;
+  if (!g) return {};
+  return { kernel_comp_addr_r: hex(g.unpackAddress), kernel_comp_size: hex(g.maxBytes) };
 }
 
 export function getTarget(name: string): Target {

@@ -69,6 +69,7 @@ export default scenario({
     ub.boot(`go ${hex(start)} bootstrap ${args.join(" ")} rd_start=${ub.addr("ramdisk")} rd_size=${rd}`);
   } else {
     await ub.setenv("bootargs", `'${args.join(" ")}'`);
+    for (const [k, v] of Object.entries(kernel.env)) await ub.setenv(k, v);
     ub.boot(`${u.kernel.bootCommand} ${hex(start)} ${ub.addr("ramdisk")}:${rd.toString(16)} \${fdtcontroladdr}`);
   }
   const sh = await board.shell();

@@ -14,13 +14,16 @@ export default scenario({
 }, async ({ lab, target, fixtures }) => {
   const u = target.firmware.uboot!;
   const lan = await lab.lan();
-  lan.tftpFiles.set("kernel", readFileSync((await fixtures.bootloaderKernel()).path));
+  const kernel = await fixtures.bootloaderKernel();
+  lan.tftpFiles.set("kernel", readFileSync(kernel.path));
   lan.tftpFiles.set("initramfs.cpio.gz", readFileSync(await fixtures.initramfs()));
   lan.tftpFiles.set("boot.scr.uimg", scriptImage([
     "echo bootlab: netboot script running",
     `tftpboot ${hex(u.addresses.kernel)} kernel`,
     `tftpboot ${hex(u.addresses.ramdisk)} initramfs.cpio.gz`,
     `setenv bootargs ${[...linuxCommandLine(target), ...u.bootargs].join(" ")}`,
+    // A gzipped Image: where booti unpacks it.
+    ...Object.entries(kernel.env).map(([k, v]) => `setenv ${k} ${v}`),
     `${u.kernel.bootCommand} ${hex(u.addresses.kernel)} ${hex(u.addresses.ramdisk)}:\${filesize} \${fdtcontroladdr}`,
     "",
   ].join("\n"), "bootlab netboot"));

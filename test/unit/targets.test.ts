@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadCatalogue, parseTarget } from "../../harness/targets/catalogue.ts";
+import { loadCatalogue, parseTarget, ubootKernelEnv } from "../../harness/targets/catalogue.ts";
 import { ScenarioError } from "../../harness/errors/failures.ts";
 import { projectRoot } from "../../harness/paths.ts";
 import { qemuArgs } from "../../harness/machine/qemu-args.ts";
@@ -75,6 +75,7 @@ test("targets: the U-Boot, USB, kexec (and its kernel build), flash-as-disk, boa
   bad.flows.flashAsDisk.dataFs = 4;
   bad.machine.flash.chips[0].address = 0x1e000000;
   bad.machine.flash.firstOutputSeconds = 0;
+  bad.firmware.uboot.kernel.gzip = { unpackAddress: 0x46000000, maxBytes: "0x2000000" };
   assert.throws(() => parseTarget("targets/bad.json", bad), (e: unknown) => {
     assert.ok(e instanceof ScenarioError);
     assert.match(e.message, /field firmware\.uboot\.kernel\.format: expected one of "uImage", "zImage", "Image", got "vmlinux"/);
@@ -88,8 +89,16 @@ test("targets: the U-Boot, USB, kexec (and its kernel build), flash-as-disk, boa
     assert.match(e.message, /field flows\.flashAsDisk\.dataFs: expected/);
     assert.match(e.message, /field machine\.flash\.chips\[0\]\.address: expected a hex address like "0x82000000", got 503316480/);
     assert.match(e.message, /field machine\.flash\.firstOutputSeconds: expected a number ≥ 1 and ≤ 120 \(seconds\), got 0/);
+    assert.match(e.message, /field firmware\.uboot\.kernel\.gzip\.unpackAddress: expected a hex address like "0x82000000", got 1174405120/);
     return true;
   });
+});
+
+test("targets: a target whose U-Boot unpacks a gzipped Image names the variables booti needs; the others need none", () => {
+  const cat = loadCatalogue();
+  assert.deepEqual(ubootKernelEnv(cat.get("virt-arm64")!.firmware.uboot!), { kernel_comp_addr_r: "0x46000000", kernel_comp_size: "0x02000000" });
+  assert.deepEqual(ubootKernelEnv(cat.get("malta-mipsel")!.firmware.uboot!), {});
+  assert.deepEqual(ubootKernelEnv(cat.get("virt-armhf")!.firmware.uboot!), {});
 });
 
 test("targets: optional groups and defaults — absent optional fields are left out, defaults filled in, the grouped shape is what the file says", () => {

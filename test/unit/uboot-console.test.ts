@@ -106,3 +106,31 @@ test("uboot: a bootargs longer than U-Boot's line is typed in parts that fit; a 
     dir.remove();
   }
 });
+
+test("uboot: bootLoaded on a target that unpacks a gzipped Image sets kernel_comp_addr_r and kernel_comp_size before booti", async () => {
+  const dir = tempDir("bootlab-uboot-");
+  const con = new SerialConsole("con0", join(dir.path, "con0.log"), linuxBadPatterns({ bootloaderBanners: 1 }));
+  const target = getTarget("virt-arm64").firmware.uboot!;
+  const ub = new UBootConsole(con, new Steps(), target, { timeoutMs: 2000 });
+  const typed: string[] = [];
+  const socket = {
+    destroyed: false, on: () => socket, destroy: () => socket,
+    write(text: string) {
+      const line = text.replace(/\n$/, "");
+      typed.push(line);
+      const marker = /; echo (BL-\w+-E)\$\?$/.exec(line);
+      if (marker) setImmediate(() => con.feed(new TextEncoder().encode(`${line}\r\n${marker[1]}0\r\n=> `)));
+      return true;
+    },
+  };
+  con.attach(socket as never);
+  try {
+    await ub.bootLoaded({ consoleDevice: "ttyAMA0", ramdiskSize: 0x1234 });
+    const env = typed.findIndex((l) => /^setenv kernel_comp_addr_r 0x46000000; setenv kernel_comp_size 0x02000000; echo BL-/.test(l));
+    const booti = typed.findIndex((l) => l === "booti 0x40400000 0x44000000:1234 ${fdtcontroladdr}");
+    assert.ok(env >= 0 && booti > env, typed.join("\n"));
+  } finally {
+    await con.close();
+    dir.remove();
+  }
+});
