@@ -39,6 +39,7 @@ function setup(c: Uint8Array, op: "RRQ" | "WRQ"): { source: TransferSource; file
     maxRetries: choose([10, 0, 1, 3], c[6]),
     maxWriteBytes: choose([512 * 1024 * 1024, 0, 100, 4096], c[7]),
     initialRetransmitMs: choose([200, 1, 50], t),
+    minReadRetransmitMs: choose([20, 1, 500], t >> 4),
     maxRetransmitMs: choose([3000, 1, 200], t >> 2),
     dallyMs: choose([3000, 0, 10], t >> 4),
   };

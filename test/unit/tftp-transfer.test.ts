@@ -160,18 +160,38 @@ test("tftp: a duplicate ACK is not answered — only a timeout retransmits (no S
   assert.equal(t.log.retransmits, 0);
 });
 
-test("tftp: retransmits the last DATA block when its ACK is lost", () => {
+test("tftp: retransmits the last DATA block when its ACK is lost, after the measured round trip's interval (at least 20 ms)", () => {
   const t = transfer(rrq("f"), { read: file(1500) });
   t.start(0);
   const out = t.onPacket(ack(1), 10);
   assert.deepEqual(blocksOf(out), [2]);
   const at = timer(out)!;
-  assert.equal(at, 10 + 200, "first retransmit after 200 ms");
+  assert.equal(at, 10 + 30, "one 10 ms round trip measured: 10 + 4 × 5 ms");
   const again = t.onTimer(at);
   assert.deepEqual(blocksOf(again), [2]);
   assert.equal(t.log.retransmits, 1);
   assert.equal(t.log.timeouts, 1);
   assert.deepEqual(blocksOf(t.onPacket(ack(2), at + 5)), [3]);
+});
+
+test("tftp: a fast client's lock-step reads retransmit after 20 ms; windowed reads and uploads keep the 200 ms floor; nothing measured yet, 200 ms", () => {
+  const read = transfer(rrq("f"), { read: file(512 * 20) });
+  assert.equal(timer(read.start(0)), 200, "no round trip measured yet");
+  let out: ReturnType<typeof read.onPacket> = [];
+  let now = 0;
+  for (let b = 1; b <= 8; b++) out = read.onPacket(ack(b), (now += 0.3));
+  assert.equal(timer(out)! - now, 20);
+  const write = transfer(wrq("up.bin", { blksize: "512" }), { write: true }); // its OACK is timed: the round trip is measured
+  write.start(0);
+  let ackOut = write.onPacket(dataPkt(1, new Uint8Array(512)), 0.3);
+  for (let b = 2; b <= 8; b++) ackOut = write.onPacket(dataPkt(b, new Uint8Array(512)), b * 0.3);
+  assert.equal(timer(ackOut)! - 8 * 0.3, 200);
+  const windowed = transfer(rrq("f", { windowsize: "4" }), { read: file(512 * 40) });
+  windowed.start(0);
+  let wout = windowed.onPacket(ack(0), 0.3);
+  for (let b = 4, n = 1; b <= 16; b += 4) wout = windowed.onPacket(ack(b), 0.3 + 0.3 * n++);
+  assert.deepEqual(blocksOf(wout), [17, 18, 19, 20]);
+  assert.equal(timer(wout)! - 1.5, 200);
 });
 
 test("tftp: the retransmit interval starts at 200 ms and doubles up to the cap; progress resets it", () => {

@@ -17,8 +17,21 @@ export interface TransferConfig {
   maxBlksize: number;
   /** The largest windowsize granted (RFC 7440). 64 failed on virtio in our measurements; 4–16 work. */
   maxWindowsize: number;
-  /** First retransmit interval, and the floor of the adaptive one. malta's pcnet drops frames: keep it short. */
+  /**
+   * The retransmit interval until the client's round trip is measured, and the floor of the adaptive one
+   * for windowed reads and for uploads (a client that answers a repeated ACK by sending its DATA again, as busybox does, would
+   * turn early retransmits into the Sorcerer's Apprentice).
+   */
   initialRetransmitMs: number;
+  /**
+   * The floor of the adaptive interval for lock-step reads (windowsize 1), once the client's round trip is
+   * measured. A block the client missed stalls the transfer this long: malta's pcnet under U-Boot misses
+   * about one DATA frame in 200 (275 in a library run, each waiting out the 200 ms floor, ~55 s). A
+   * retransmit that comes too early costs one duplicate DATA, which U-Boot ignores and Linux clients ACK
+   * again (we ignore duplicate ACKs). Windowed reads keep initialRetransmitMs: U-Boot 2023.01 gave up a
+   * windowsize-16 transfer ("Retry count exceeded") when whole windows came again early.
+   */
+  minReadRetransmitMs: number;
   /** Ceiling of the backoff (also capped by the client's `timeout` option). */
   maxRetransmitMs: number;
   /** Timeouts in a row without progress before the transfer gives up with an ERROR. */
@@ -33,6 +46,7 @@ export const DEFAULT_TRANSFER_CONFIG: Readonly<TransferConfig> = {
   maxBlksize: 1468,
   maxWindowsize: 64,
   initialRetransmitMs: 200,
+  minReadRetransmitMs: 20,
   maxRetransmitMs: 3000,
   maxRetries: 10,
   maxWriteBytes: 512 * 1024 * 1024,
@@ -49,6 +63,7 @@ export function checkTransferConfig(c: Partial<TransferConfig>): string[] {
   whole("maxBlksize", 8, 65464);
   whole("maxWindowsize", 1, 65535);
   whole("initialRetransmitMs", 1);
+  whole("minReadRetransmitMs", 1);
   whole("maxRetransmitMs", 1);
   whole("maxRetries", 0);
   whole("maxWriteBytes", 0);
@@ -476,7 +491,9 @@ export class TftpTransfer {
     }
     // Twice the smoothed round trip at least: a steady slow peer (a TCG guest) has little variance to add.
     const est = this.#srtt === undefined ? 0 : Math.max(2 * this.#srtt, this.#srtt + 4 * this.#rttvar);
-    this.#rto = Math.min(Math.max(est, this.config.initialRetransmitMs), this.#maxRto);
+    const lockStepRead = this.#log.kind === "read" && this.#log.windowsize === 1;
+    const floor = this.#srtt !== undefined && lockStepRead ? this.config.minReadRetransmitMs : this.config.initialRetransmitMs;
+    this.#rto = Math.min(Math.max(est, floor), this.#maxRto);
   }
 
   #arm(nowMs: number): TransferAction[] {
