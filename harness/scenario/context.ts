@@ -27,7 +27,10 @@ export interface TargetFixtures {
   uboot(): Promise<string>;
   /** U-Boot as the guest reads it: what goes at the start of the board's own flash (lab.boot `flash`). */
   ubootImage(): Promise<string>;
-  /** The kernel as the target's U-Boot boots it: a uImage for bootm, Debian's zImage/Image otherwise. */
+  /**
+   * The kernel as the target's U-Boot boots it over the network: a uImage for bootm, Debian's zImage, or
+   * the Image gzipped where the target says so (with the `env` booti needs to unpack it).
+   */
   bootloaderKernel(): Promise<BootloaderKernel>;
   /**
    * A kernel built from Debian's source for this target, optionally with a built-in initramfs: the kexec

@@ -19,8 +19,8 @@ export interface TransferConfig {
   maxWindowsize: number;
   /**
    * The retransmit interval until the client's round trip is measured, and the floor of the adaptive one
-   * for windowed reads and for uploads (a client that answers a repeated ACK by sending its DATA again, as busybox does, would
-   * turn early retransmits into the Sorcerer's Apprentice).
+   * for windowed reads and for uploads (a client that answers a repeated ACK by sending its DATA again, as
+   * busybox does, would turn early retransmits into the Sorcerer's Apprentice).
    */
   initialRetransmitMs: number;
   /**
