@@ -70,12 +70,15 @@ test("uboot: a second U-Boot banner is an unexpected reset, even while a command
   }
 });
 
-test("uboot: a bootargs longer than U-Boot's line is typed in parts that fit; a command that cannot fit is refused untyped", async () => {
+/**
+ * A target's U-Boot as the console sees it: each typed line cut at lineBytes - 1 characters, echoed, its
+ * status marker answered with 0, then the prompt. A line without a marker (a boot command) is only recorded.
+ */
+function fakeUBoot(targetName: string) {
   const dir = tempDir("bootlab-uboot-");
   const con = new SerialConsole("con0", join(dir.path, "con0.log"), linuxBadPatterns({ bootloaderBanners: 1 }));
-  const target = getTarget("malta-mipsel").firmware.uboot!;
+  const target = getTarget(targetName).firmware.uboot!;
   const ub = new UBootConsole(con, new Steps(), target, { timeoutMs: 2000 });
-  // A U-Boot as seen on malta: the line cut at lineBytes - 1 characters, then echoed with its status.
   const typed: string[] = [];
   const socket = {
     destroyed: false, on: () => socket, destroy: () => socket,
@@ -83,11 +86,16 @@ test("uboot: a bootargs longer than U-Boot's line is typed in parts that fit; a 
       const line = text.replace(/\n$/, "").slice(0, target.lineBytes - 1);
       typed.push(line);
       const marker = /; echo (BL-\w+-E)\$\?$/.exec(line);
-      setImmediate(() => con.feed(new TextEncoder().encode(`${line}\r\n${marker ? `${marker[1]}0\r\n` : ""}maltael # `)));
+      if (marker) setImmediate(() => con.feed(new TextEncoder().encode(`${line}\r\n${marker[1]}0\r\n${target.prompt}`)));
       return true;
     },
   };
   con.attach(socket as never);
+  return { ub, target, typed, close: async () => { await con.close(); dir.remove(); } };
+}
+
+test("uboot: a bootargs longer than U-Boot's line is typed in parts that fit; a command that cannot fit is refused untyped", async () => {
+  const { ub, target, typed, close } = fakeUBoot("malta-mipsel");
   try {
     const mtdparts = "mtdparts=1e000000.flash:512k(u-boot)ro,64k(factory)ro,960k(rootfs),2432k(rootfs_data),128k(u-boot-env),3392k@0x90000(firmware)";
     await ub.setenvWords("bootargs", ["console=ttyS0", "panic=1", "cryptomgr.notests", "memsize=256M", mtdparts, "root=/dev/mtdblock2", "rootfstype=squashfs", "ro"]);
@@ -102,35 +110,18 @@ test("uboot: a bootargs longer than U-Boot's line is typed in parts that fit; a 
     });
     assert.equal(typed.length, 2, "the refused command was not typed");
   } finally {
-    await con.close();
-    dir.remove();
+    await close();
   }
 });
 
 test("uboot: bootLoaded on a target that unpacks a gzipped Image sets kernel_comp_addr_r and kernel_comp_size before booti", async () => {
-  const dir = tempDir("bootlab-uboot-");
-  const con = new SerialConsole("con0", join(dir.path, "con0.log"), linuxBadPatterns({ bootloaderBanners: 1 }));
-  const target = getTarget("virt-arm64").firmware.uboot!;
-  const ub = new UBootConsole(con, new Steps(), target, { timeoutMs: 2000 });
-  const typed: string[] = [];
-  const socket = {
-    destroyed: false, on: () => socket, destroy: () => socket,
-    write(text: string) {
-      const line = text.replace(/\n$/, "");
-      typed.push(line);
-      const marker = /; echo (BL-\w+-E)\$\?$/.exec(line);
-      if (marker) setImmediate(() => con.feed(new TextEncoder().encode(`${line}\r\n${marker[1]}0\r\n=> `)));
-      return true;
-    },
-  };
-  con.attach(socket as never);
+  const { ub, typed, close } = fakeUBoot("virt-arm64");
   try {
     await ub.bootLoaded({ consoleDevice: "ttyAMA0", ramdiskSize: 0x1234 });
     const env = typed.findIndex((l) => /^setenv kernel_comp_addr_r 0x46000000; setenv kernel_comp_size 0x02000000; echo BL-/.test(l));
     const booti = typed.findIndex((l) => l === "booti 0x40400000 0x44000000:1234 ${fdtcontroladdr}");
     assert.ok(env >= 0 && booti > env, typed.join("\n"));
   } finally {
-    await con.close();
-    dir.remove();
+    await close();
   }
 });
