@@ -14,17 +14,26 @@ export function pcapHeader(snaplen = 65535): Uint8Array {
   return b;
 }
 
+/** One record (its 16-byte header and the frame) written into `out` at `at`; returns the bytes written. */
+function putRecord(out: Uint8Array, view: DataView, at: number, frame: Uint8Array, timeMs: number): number {
+  const us = Math.round(timeMs * 1000);
+  view.setUint32(at, Math.floor(us / 1e6), true);
+  view.setUint32(at + 4, us % 1e6, true);
+  view.setUint32(at + 8, frame.length, true);
+  view.setUint32(at + 12, frame.length, true);
+  out.set(frame, at + 16);
+  return 16 + frame.length;
+}
+
 export function pcapRecord(frame: Uint8Array, timeMs: number): Uint8Array {
   const b = new Uint8Array(16 + frame.length);
-  const v = new DataView(b.buffer);
-  const us = Math.round(timeMs * 1000);
-  v.setUint32(0, Math.floor(us / 1e6), true);
-  v.setUint32(4, us % 1e6, true);
-  v.setUint32(8, frame.length, true);
-  v.setUint32(12, frame.length, true);
-  b.set(frame, 16);
+  putRecord(b, new DataView(b.buffer), 0, frame, timeMs);
   return b;
 }
+
+/** How much a batch holds before it is written; past it, room for one more record of any frame a LAN carries. */
+const BATCH_BYTES = 256 << 10;
+const LARGEST_FRAME = 128 << 10;
 
 export class PcapWriter {
   readonly path: string;
@@ -37,7 +46,10 @@ export class PcapWriter {
     this.#out.write(pcapHeader());
   }
 
-  #batch: Uint8Array[] = [];
+  // Records go straight into one batch buffer (no allocation per frame); a flush writes a copy of the
+  // used part, since the stream keeps what it is given until the write is done.
+  #batch = new Uint8Array(BATCH_BYTES + 16 + LARGEST_FRAME);
+  #view = new DataView(this.#batch.buffer);
   #batchBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -46,10 +58,13 @@ export class PcapWriter {
     this.frames++;
     // One file write per frame costs a thread-pool wake-up each — on a 2-core host that competes with
     // QEMU for every TFTP block. Batch instead.
-    const rec = pcapRecord(frame, wallMs);
-    this.#batch.push(rec);
-    this.#batchBytes += rec.length;
-    if (this.#batchBytes >= 256 << 10) this.#flush();
+    if (frame.length > LARGEST_FRAME) {
+      this.#flush();
+      this.#out.write(pcapRecord(frame, wallMs));
+      return;
+    }
+    this.#batchBytes += putRecord(this.#batch, this.#view, this.#batchBytes, frame, wallMs);
+    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => this.#flush(), 50);
       (this.#timer as { unref?: () => void }).unref?.();
@@ -59,13 +74,9 @@ export class PcapWriter {
   #flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#batch.length === 0) return;
-    const out = new Uint8Array(this.#batchBytes);
-    let at = 0;
-    for (const r of this.#batch) out.set(r, at), at += r.length;
-    this.#batch = [];
+    if (this.#batchBytes === 0) return;
+    this.#out.write(this.#batch.slice(0, this.#batchBytes));
     this.#batchBytes = 0;
-    this.#out.write(out);
   }
 
   close(): Promise<void> {

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  checksum, decodeIcmp, decodeIpv4, decodeUdp, encodeIcmp, encodeIpv4, encodeUdp, PROTO_UDP,
+  checksum, decodeIcmp, decodeIpv4, decodeUdp, encodeIcmp, encodeIpv4, encodeUdp, ipToBytes, PROTO_UDP,
 } from "../../harness/lan/packets/ipv4.ts";
 import { decodeArp, encodeArp } from "../../harness/lan/packets/arp.ts";
-import { decodeEthernet, encodeEthernet } from "../../harness/lan/packets/ethernet.ts";
+import { bytesToMac, decodeEthernet, encodeEthernet, macToBytes } from "../../harness/lan/packets/ethernet.ts";
 import { Reassembler } from "../../harness/lan/reassembly.ts";
 
 const udp = () => encodeIpv4({ src: "192.168.1.20", dst: "192.168.1.10", protocol: PROTO_UDP, id: 7,
@@ -66,4 +66,18 @@ test("lan: fragments reassemble in any order, duplicates ignored; incomplete one
   assert.equal(r.push(frag(0, 1480, true), 10), undefined);
   r.push(frag(0, 8, false), 5000); // any later push sweeps the stale entry
   assert.equal(r.expired, 1);
+});
+
+test("addresses: MACs and dotted quads to bytes and back; anything else is refused with the text it got", () => {
+  for (const ip of ["0.0.0.0", "255.255.255.255", "192.168.1.10", "10.0.2.15", "1.22.133.4"]) assert.equal(Array.from(ipToBytes(ip)).join("."), ip);
+  assert.deepEqual(Array.from(ipToBytes("010.2.3.4")), [10, 2, 3, 4]);
+  for (const bad of ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "1.2.3.", ".1.2.3", "1.2.3.4 ", "1.2.3.a", "1234.1.1.1", "-1.2.3.4"]) {
+    assert.throws(() => ipToBytes(bad), new RangeError(`bad IPv4 address "${bad}"`));
+  }
+  for (const mac of ["52:54:00:12:34:56", "ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00"]) assert.equal(bytesToMac(macToBytes(mac)), mac);
+  assert.equal(bytesToMac(macToBytes("AB:cd:Ef:01:23:45")), "ab:cd:ef:01:23:45");
+  assert.equal(bytesToMac(Uint8Array.of(9, 9, 0x52, 0x54, 0, 0xaa, 1, 2), 2), "52:54:00:aa:01:02");
+  for (const bad of ["", "52:54:00:12:34", "52:54:00:12:34:5g", "52-54-00-12-34-56", "52:54:00:12:34:567", "52:54:00:12:34:56:", " 52:54:00:12:34:5"]) {
+    assert.throws(() => macToBytes(bad), new RangeError(`bad MAC address "${bad}"`));
+  }
 });
