@@ -53,7 +53,7 @@ console.log(`bench/boot-overhead: ${runs} runs per side per target, alternating;
 const rows: string[] = [];
 const only = process.env.BENCH_TARGETS?.split(",");
 for (const target of [...loadCatalogue().values()].filter((t) => !only || only.includes(t.name))) {
-  const kernel = (await fixtures.kernel(target)).image;
+  const kernel = await fixtures.directBootKernel(target);
   const initrd = await fixtures.initramfs(target);
   const b: number[] = [], l: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -163,7 +163,7 @@ class Guest {
 }
 
 async function benchTarget(target: Target, fixtures: Fixtures, dir: string): Promise<void> {
-  const kernel = (await fixtures.kernel(target)).image;
+  const kernel = await fixtures.directBootKernel(target);
   const initrd = await fixtures.initramfs(target, { modules: target.machine.nic.linuxModules });
   const owner = new Owner(`bench-echo-${target.name}`);
   const responderSock = join(dir, `${target.name}-responder.sock`);

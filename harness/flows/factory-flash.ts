@@ -101,7 +101,7 @@ export async function factoryRelease(target: Target, fixtures: TargetFixtures, d
   writeFileSync(ubootStm32, wrapStm32Image(new Uint8Array(readFileSync(await fixtures.uboot())), { loadAddress: 0, entryPoint: 0 }));
   // The kernel as Debian ships it (not bootloaderKernel's Image.gz): distro boot's booti finds no
   // kernel_comp_addr_r in the environment of a board that boots unattended.
-  const kernelPath = await fixtures.kernel();
+  const kernelPath = await fixtures.shippedKernel();
   const kernelName = target.firmware.uboot?.kernel.format === "zImage" ? "zImage" : "Image";
   const initrd = await fixtures.initramfs({ init: STORAGE_INIT, modules: target.machine.disk!.linuxModules.concat(["ext4"]) });
   const console = v.console ?? target.machine.console.linuxDevice;

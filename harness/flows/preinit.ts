@@ -140,7 +140,8 @@ export async function preinitChain(target: Target, fixtures: TargetFixtures, o: 
       { path: "etc/stage2.root", data: o.root + "\n" },
     ],
   });
-  const kernel = built ? (await fixtures.builtKernel({ embed: stage2Path })).image : await fixtures.kernel();
+  // kexec takes the kernel file as shipped (a zImage on armhf), as the boot script on a real stick would.
+  const kernel = built ? (await fixtures.builtKernel({ embed: stage2Path })).image : await fixtures.shippedKernel();
   const busybox = new Uint8Array(readFileSync(await fixtures.busybox()));
   return {
     flashKernel,

@@ -15,8 +15,14 @@ import type { Transcript } from "../console/transcript.ts";
  * format and addresses).
  */
 export interface TargetFixtures {
-  /** Path of the target's Debian kernel image. */
+  /**
+   * Path of the target's Debian kernel for QEMU to boot directly (lab.boot `kernel`): unpacked once where
+   * Debian ships it self-decompressing (targets/*.json: guest.kernel.directBoot), so no boot spends its
+   * first second in the decompressor. The same kernel runs.
+   */
   kernel(): Promise<string>;
+  /** Path of the kernel file as Debian ships it: what a bootloader, kexec or a disk's /boot gets. */
+  shippedKernel(): Promise<string>;
   /** Kernel release string (uname -r) of that kernel. */
   kernelRelease(): Promise<string>;
   /** Path of an initramfs with busybox, an init script from fixtures/init/, and modules. */
@@ -55,7 +61,8 @@ export interface ScenarioContext {
 
 export function targetFixtures(fixtures: Fixtures, target: Target, steps: Steps): TargetFixtures {
   return {
-    kernel: () => steps.run("fetch kernel", async () => (await fixtures.kernel(target)).image),
+    kernel: () => steps.run("fetch kernel", () => fixtures.directBootKernel(target)),
+    shippedKernel: () => steps.run("fetch kernel", async () => (await fixtures.kernel(target)).image),
     kernelRelease: async () => (await fixtures.kernel(target)).release,
     initramfs: (opts) => steps.run("build initramfs", () => fixtures.initramfs(target, opts)),
     busybox: () => fixtures.busybox(target),

@@ -162,6 +162,14 @@ const GUEST = {
      * QEMU would cut it silently and, say, a long mtdparts= would vanish.
      */
     commandLineLimit: s.object({ bytes: s.number({ min: 16, integer: true, unit: "bytes" }), initrdPrefix: s.string().maybe() }).maybe(),
+    /**
+     * The kernel ships self-decompressing (an .xz payload behind a decompressor), and QEMU's -kernel gets it
+     * unpacked once instead (`fixtures.kernel()`): "mips-zboot" as an ELF that loads the kernel at
+     * `loadAddress` and enters where the decompressor would jump, "arm-zimage" as an uncompressed uImage at
+     * `loadAddress` (where the zImage's own decompressor puts the Image on that board). What a bootloader,
+     * kexec or a disk gets stays as shipped (`fixtures.shippedKernel()`).
+     */
+    directBoot: s.object({ unpack: s.oneOf(["mips-zboot", "arm-zimage"] as const), loadAddress: s.hex(), why: s.string() }).maybe(),
   }),
 };
 

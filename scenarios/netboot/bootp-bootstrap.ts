@@ -22,7 +22,7 @@ export default scenario({
   let entry = u.addresses.kernel;
   if (kernel.format === "uImage") {
     // The bootstrap loader jumps into raw code, not a uImage: the kernel's own flat binary.
-    const elf = elfToBinary(new Uint8Array(readFileSync((await fixtures.kernel()))));
+    const elf = elfToBinary(new Uint8Array(readFileSync(await fixtures.shippedKernel())));
     if (typeof elf === "string") throw new ProductFailure(`kernel is not an ELF: ${elf}`);
     code = elf.binary;
     entry = elf.entry;
