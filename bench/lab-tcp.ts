@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { Owner } from "../harness/lifecycle/owner.ts";
 import { LanSegment } from "../harness/lan/segment.ts";
 import { LabHost } from "../harness/lan/host.ts";
-import { seededRandom } from "../harness/lan/faults.ts";
+import { seededBytes } from "../harness/lan/faults.ts";
 import { median, seconds } from "./stats.ts";
 
 const SIZE = 16 * 1024 * 1024;
@@ -24,8 +24,7 @@ async function once(seed: number, faulty: boolean): Promise<{ ms: number; retran
       seg.faults.add({ name: "loss", match: { protocol: "tcp" }, probability: 0.03, action: "drop" });
       seg.faults.add({ name: "reorder", match: { protocol: "tcp" }, probability: 0.02, action: "reorder", delayMs: 5 });
     }
-    const r = seededRandom(seed);
-    const data = Uint8Array.from({ length: SIZE }, () => Math.floor(r() * 256));
+    const data = seededBytes(seed, SIZE);
     const want = createHash("sha256").update(data).digest("hex");
     const got = createHash("sha256");
     let n = 0;

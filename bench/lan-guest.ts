@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { Fixtures } from "../harness/fixtures/fixtures.ts";
 import { loadScenarios, runOne } from "../harness/scenario/runner.ts";
 import { projectRoot } from "../harness/paths.ts";
-import { seededRandom } from "../harness/lan/faults.ts";
+import { seededBytes } from "../harness/lan/faults.ts";
 import { median, seconds } from "./stats.ts";
 import { tempDir } from "../test/helpers.ts";
 
@@ -19,8 +19,7 @@ const dir = tempDir("bootlab-bench-lan-");
 const tftpRoot = join(dir.path, "tftp");
 mkdirSync(tftpRoot);
 const blobPath = join(tftpRoot, "blob.bin");
-const rnd = seededRandom(5);
-writeFileSync(blobPath, Uint8Array.from({ length: 32 << 20 }, () => Math.floor(rnd() * 256)));
+writeFileSync(blobPath, seededBytes(5, 32 << 20));
 // slirp's baseline HTTP server: plain node:http on the host's loopback.
 const http = createServer((_req, res) => {
   res.writeHead(200, { "Content-Length": statSync(blobPath).size });

@@ -10,8 +10,8 @@
 // the kernel's block2mtd turns into a second MTD device; virt has a second CFI chip, and physmap-OF joins
 // both into one MTD device that `mtdparts=` splits into "ALL" and "attached".
 
-import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Target } from "../targets/catalogue.ts";
 import type { ScenarioContext, TargetFixtures } from "../scenario/context.ts";
@@ -149,7 +149,13 @@ export async function mtdDevice(sh: LinuxShell, name: string): Promise<string> {
   return dev;
 }
 
-const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+/**
+ * sha256 as hex, off the event loop (WebCrypto digests on a worker thread): a 64-128 MiB flash hashed
+ * in place would hold every other board's console and LAN for a quarter second or more.
+ */
+async function sha(b: Uint8Array): Promise<string> {
+  return Buffer.from(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>)).toString("hex");
+}
 
 export const WORKING: BoardIdentity = { mac: "52:54:00:aa:00:01", serial: "GOOD-0001" };
 export const BRICKED: BoardIdentity = { mac: "52:54:00:bb:00:02", serial: "BRICKED-0002" };
@@ -226,8 +232,8 @@ export function declaredAttachedBytes(target: Target): number {
 export async function backUpToLab(sh: LinuxShell, attached: string, bench: RecoveryBench, step: ScenarioContext["step"]): Promise<void> {
   await step("back the whole bricked flash up to the lab first (TFTP upload)", async () => {
     await sh.expectOk(`tftp -b 65464 -p -l ${attached} -r backup.bin ${bench.lan.server.ip}`, { timeoutMs: 180_000 });
-    const got = sha(readFileSync(join(bench.uploads, "backup.bin")));
-    const want = sha(readFileSync(bench.brickedImage));
+    const got = await sha(await readFile(join(bench.uploads, "backup.bin")));
+    const want = await sha(await readFile(bench.brickedImage));
     if (got !== want) throw new ProductFailure("the backup differs from the bricked flash", { expected: want, seen: got });
   });
 }
@@ -265,8 +271,8 @@ export function expectedFlash(bench: RecoveryBench, o: { patchFactory?: boolean 
 
 export function flashMatches(bench: RecoveryBench, expected: Uint8Array, step: ScenarioContext["step"], what: string): Promise<void> {
   return step(what, async () => {
-    const got = sha(readFileSync(bench.flash.path));
-    if (got !== sha(expected)) throw new ProductFailure(`${what}: no`, { expected: sha(expected), seen: got });
+    const [got, want] = [await sha(await readFile(bench.flash.path)), await sha(expected)];
+    if (got !== want) throw new ProductFailure(`${what}: no`, { expected: want, seen: got });
   });
 }
 

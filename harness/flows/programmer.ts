@@ -10,13 +10,14 @@
 // without boot partitions, a binary bigger than the flashing session's RAM.
 
 import { readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Target } from "../targets/catalogue.ts";
 import type { UBootConsole } from "../console/uboot.ts";
 import type { LabLan } from "../lab/lan.ts";
 import { checkFlashLayoutFits, deviceName, type FlashLayoutEntry, type FlashLayoutTsv, partitionsByDevice } from "../images/flash-layout-tsv.ts";
 import { checkStm32Image } from "../images/stm32-image.ts";
-import { crc32 } from "../images/crc32.ts";
+import { crc32Yielding } from "../images/crc32.ts";
 import { GPT_TYPE, gptStructures, planGptImage, SECTOR } from "../images/gpt.ts";
 import { ProductFailure, ScenarioError } from "../errors/failures.ts";
 import { hex } from "../console/uboot.ts";
@@ -164,7 +165,7 @@ export async function programLayout(o: ProgramOptions): Promise<PartitionProgram
       print(`Partition 0x${e.id.toString(16).padStart(2, "0")} ${e.name}: left empty`);
       continue;
     }
-    const bytes = new Uint8Array(readFileSync(e.binary));
+    const bytes = new Uint8Array(await readFile(e.binary));
     const offset = e.type === "RawImage" ? 0 : e.offset.value;
     const t = await writeBytes(o, buffer.address, `${e.id.toString(16)}-${basename(e.binary)}`, bytes, offset, `partition 0x${e.id.toString(16)} ${e.name}`, e);
     done.push({ id: e.id, name: e.name, device: dev, offset, bytes: bytes.length, crc32: t.crc, downloadMs: t.downloadMs, writeMs: t.writeMs });
@@ -235,7 +236,7 @@ async function writeBytes(o: ProgramOptions, address: number, file: string, byte
   await ub.expectOk(`virtio read ${hex(address)} ${hex(blk)} ${hex(count)}`, { step: `U-Boot: read ${what} back`, timeoutMs: 60_000 + bytes.length / 100 });
   const out = await ub.expectOk(`crc32 ${hex(address)} ${hex(bytes.length)}`, { step: `U-Boot: CRC-32 of ${what} as read back` });
   const seen = /==>\s*([0-9a-fA-F]{8})/.exec(out)?.[1];
-  const crc = crc32(bytes);
+  const crc = await crc32Yielding(bytes);
   if (seen === undefined || parseInt(seen, 16) !== crc) {
     throw new ProductFailure(`${what}: what the storage holds at ${hex(offset)} is not what was sent`, {
       expected: `CRC-32 ${crc.toString(16).padStart(8, "0")} (${bytes.length} bytes)`, seen: seen ? `CRC-32 ${seen}` : out.trim(),

@@ -4,7 +4,8 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
 import { type CpioEntry, writeCpio } from "./cpio.ts";
 
 export interface InitramfsSpec {
@@ -47,7 +48,11 @@ export function initramfsEntries(spec: InitramfsSpec): CpioEntry[] {
   return entries;
 }
 
-/** The gzip-compressed archive, byte-for-byte reproducible. */
-export function buildInitramfs(spec: InitramfsSpec): Uint8Array {
-  return gzipSync(writeCpio(initramfsEntries(spec)), { level: 6 });
+/**
+ * The gzip-compressed archive, byte-for-byte reproducible. Compressed on libuv's thread pool: a library run
+ * builds initramfs while other boards run, and a compression on the event loop (100-700 ms for a few MB)
+ * would stall their consoles and the lab LAN for as long.
+ */
+export async function buildInitramfs(spec: InitramfsSpec): Promise<Uint8Array> {
+  return await promisify(gzip)(writeCpio(initramfsEntries(spec)), { level: 6 });
 }

@@ -152,6 +152,27 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * `length` bytes from the same generator as seededRandom, four at a time: test data (an export, a file to
+ * fetch) made in milliseconds. Filling 16 MB through a closure per byte held the event loop 0.3-0.8 s,
+ * stalling every other board of a run.
+ */
+export function seededBytes(seed: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const words = new Uint32Array(out.buffer, 0, length >>> 2);
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  for (let i = 0; i < words.length; i++) words[i] = next();
+  for (let i = words.length * 4; i < length; i++) out[i] = next() & 0xff;
+  return out;
+}
+
 function matches(m: FaultMatch, f: FrameFacts, port: string): boolean {
   if (m.fromPort !== undefined && m.fromPort !== port) return false;
   if (m.protocol !== undefined && m.protocol !== f.protocol && !(m.protocol === "ipv4" && ["udp", "tcp", "icmp"].includes(f.protocol ?? ""))) return false;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
-import { seededRandom } from "../../harness/lan/faults.ts";
+import { seededBytes } from "../../harness/lan/faults.ts";
 
 // busybox wget downloads 16 MB from the lab's HTTP server over the lab's own TCP — once on a clean wire,
 // once with 3 % of the lab's TCP segments dropped and some delayed past their successors — byte-exact
@@ -11,9 +11,7 @@ export default scenario({
   timeouts: { bootSeconds: 90, stepSeconds: 120 },
 }, async ({ lab, target, fixtures, step }) => {
   const lan = await lab.lan();
-  const rnd = seededRandom(7);
-  const blob = new Uint8Array(16 << 20);
-  for (let i = 0; i < blob.length; i += 4) new DataView(blob.buffer).setUint32(i, Math.floor(rnd() * 2 ** 32));
+  const blob = seededBytes(7, 16 << 20);
   const sha = createHash("sha256").update(blob).digest("hex");
   lan.http.file("/images/blob.bin", blob);
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
-import { seededRandom } from "../../harness/lan/faults.ts";
+import { seededBytes } from "../../harness/lan/faults.ts";
 
 // Debian's nbd-client in the guest attaches an export of the lab's NBD server as /dev/nbd0 (the kernel's
 // nbd driver over the lab's TCP) and reads it whole: byte-exact. A write through it lands in the
@@ -11,8 +11,7 @@ export default scenario({
   timeouts: { bootSeconds: 90, stepSeconds: 120 },
 }, async ({ lab, target, fixtures, step }) => {
   const lan = await lab.lan();
-  const r = seededRandom(3);
-  const image = Uint8Array.from({ length: 16 << 20 }, () => Math.floor(r() * 256));
+  const image = seededBytes(3, 16 << 20);
   const sha = createHash("sha256").update(image).digest("hex");
   const disk = lan.nbd.addBytes("disk", image.slice(), { mode: "copy-on-write" });
   const board = await lab.boot(target, {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ProductFailure, scenario } from "../../harness/mod.ts";
-import { seededRandom } from "../../harness/lan/faults.ts";
+import { seededBytes } from "../../harness/lan/faults.ts";
 
 // busybox tftp in the guest fetches from the lab's TFTP server: byte-exact on a clean wire at blksize
 // 1468, and a 256 KB file again under 10 % seeded loss plus 5 % duplication in both directions (the server's log
@@ -11,8 +11,7 @@ export default scenario({
   timeouts: { bootSeconds: 90, stepSeconds: 120 },
 }, async ({ lab, target, fixtures, step }) => {
   const lan = await lab.lan();
-  const rnd = seededRandom(11);
-  const blob = new Uint8Array(4 << 20).map(() => Math.floor(rnd() * 256));
+  const blob = seededBytes(11, 4 << 20);
   const sha = createHash("sha256").update(blob).digest("hex");
   lan.tftpFiles.set("firmware.bin", blob);
   // Each lost datagram costs the server's first retransmit (200 ms): under faults a smaller file keeps

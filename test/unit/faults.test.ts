@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { classify, FaultEngine, seededRandom } from "../../harness/lan/faults.ts";
+import { classify, FaultEngine, seededBytes, seededRandom } from "../../harness/lan/faults.ts";
 import { encodeEthernet } from "../../harness/lan/packets/ethernet.ts";
 import { encodeIpv4, encodeUdp, PROTO_UDP } from "../../harness/lan/packets/ipv4.ts";
 
@@ -59,4 +59,16 @@ test("faults: first-k withholding, duplication, delay, truncation", () => {
   h.add({ name: "cut", match: { port: 67 }, action: "truncate", keepBytes: 40 });
   assert.equal(h.decide(discover, "guest")[0]!.frame.length, 40);
   assert.equal(h.decide(tftpData(1), "server")[0]!.frame.length, tftpData(1).length);
+});
+
+test("faults: seededBytes is seededRandom's stream four bytes at a time, any length, the same for the same seed", () => {
+  const r = seededRandom(9);
+  const b = seededBytes(9, 4099);
+  const v = new DataView(b.buffer);
+  for (let i = 0; i + 4 <= 4096; i += 4) assert.equal(v.getUint32(i, true), Math.floor(r() * 2 ** 32), `word at ${i}`);
+  assert.equal(b[4096], Math.floor(r() * 2 ** 32) & 0xff);
+  assert.deepEqual(seededBytes(9, 4099), b);
+  assert.notDeepEqual(seededBytes(10, 4099), b);
+  assert.equal(seededBytes(1, 0).length, 0);
+  assert.equal(seededBytes(1, 3).length, 3);
 });

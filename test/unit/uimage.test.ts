@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
-import { crc32 } from "../../harness/images/crc32.ts";
+import { crc32, crc32Yielding } from "../../harness/images/crc32.ts";
 import { decodeUImage, encodeUImage, scriptImage, type UImage, type UImageOptions } from "../../harness/images/uimage.ts";
 import { elfToBinary, type ElfBinary } from "../../harness/images/elf.ts";
 import { tempDir } from "../helpers.ts";
@@ -596,4 +596,11 @@ test("elf: garbage, truncations and damaged headers give a reason, never an exce
     const r = elfToBinary(input, { maxSize: 1 << 20 });
     if (typeof r !== "string") assert.ok(r.binary.length <= 1 << 20);
   }
+});
+
+test("crc32: the yielding form gives crc32's answer for any piece size, empty input included", async () => {
+  const data = new Uint8Array(10_001).map((_, i) => (i * 131 + 7) & 0xff);
+  for (const piece of [1000, 7, 4096, 10_000, 10_001, 1 << 22]) assert.equal(await crc32Yielding(data, piece), crc32(data), `piece ${piece}`);
+  assert.equal(await crc32Yielding(new Uint8Array(0)), 0);
+  assert.equal(await crc32Yielding(new TextEncoder().encode("123456789")), 0xcbf43926);
 });
