@@ -8,6 +8,7 @@ import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { asFailure, type BootlabFailure, EXIT_CODE, ScenarioError, StepTimeout } from "../errors/failures.ts";
 import { Owner } from "../lifecycle/owner.ts";
+import { watchEventLoop } from "../lifecycle/loop-watch.ts";
 import { userSite } from "../errors/stack.ts";
 import { type ValidScenario, validateScenario } from "./define.ts";
 import { Steps, type StepRecord } from "./steps.ts";
@@ -193,6 +194,15 @@ export async function runScenarios(opts: RunOptions): Promise<ScenarioResult[]> 
   return results;
 }
 
+/** The innermost step that was running at some point between `fromMs` and `toMs` (ms since the run began). */
+function stepDuring(records: readonly StepRecord[], fromMs: number, toMs: number): StepRecord | undefined {
+  let best: StepRecord | undefined;
+  for (const r of records) {
+    if (r.startMs <= toMs && (r.endMs ?? Infinity) >= fromMs && (!best || r.depth >= best.depth)) best = r;
+  }
+  return best;
+}
+
 /** Runs one scenario on one target with its own lab, deadline and artifact folder. */
 export async function runOne(s: ValidScenario, targetName: string, fixtures: Fixtures, outDir: string, o: RunOneOptions = {}): Promise<ScenarioResult> {
   const target = s.targets.find((t) => t.name === targetName)!;
@@ -205,6 +215,12 @@ export async function runOne(s: ValidScenario, targetName: string, fixtures: Fix
   owner.adopt("run folder", () => rmSync(runDir, { recursive: true, force: true }));
   const steps = new Steps(undefined, o.onStep);
   const log = new Transcript(join(artifacts, "run.log"), steps.t0);
+  // Every board of the process waits while the event loop is held (another pair's synchronous work, bootlab's
+  // own): say so in this pair's log, with the step it fell in, so a timeout there is not read as the board's.
+  owner.adopt("event-loop watch", watchEventLoop((ms, endedAt) => {
+    const during = stepDuring(steps.records, endedAt - ms - steps.t0, endedAt - steps.t0);
+    log.note(`bootlab's event loop was held ${ms.toFixed(0)} ms${during ? ` during "${during.name}"` : ""}: consoles, QMP and the lab LAN of every board in this process waited`);
+  }));
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const lab = new Lab({
