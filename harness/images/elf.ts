@@ -15,6 +15,10 @@ export interface ElfBinary {
   entry: number;
   /** e_machine (8 = MIPS, 40 = ARM, 62 = x86-64, 183 = AArch64). */
   machine: number;
+  /** e_flags: the ABI and ISA bits a loader checks (MIPS: EF_MIPS_ARCH, EF_MIPS_ABI_O32, …). */
+  flags: number;
+  /** EI_CLASS: 32 or 64. */
+  bits: 32 | 64;
   bigEndian: boolean;
 }
 
@@ -54,6 +58,7 @@ export function elfToBinary(bytes: Uint8Array, opts: { maxSize?: number } = {}):
   const word = (o: number) => (is64 ? v.getBigUint64(o, le) : BigInt(v.getUint32(o, le)));
 
   const machine = u16(18);
+  const flags = u32(is64 ? 48 : 36);
   const entry = word(24);
   const phoff = word(is64 ? 32 : 28);
   const phentsize = u16(is64 ? 54 : 42);
@@ -101,5 +106,5 @@ export function elfToBinary(bytes: Uint8Array, opts: { maxSize?: number } = {}):
     const off = Number(h.offset);
     binary.set(bytes.subarray(off, off + Number(h.filesz)), Number(at(h) - lo));
   }
-  return { binary, loadAddress: Number(lo), entry: Number(entry), machine, bigEndian: !le };
+  return { binary, loadAddress: Number(lo), entry: Number(entry), machine, flags, bits: is64 ? 64 : 32, bigEndian: !le };
 }

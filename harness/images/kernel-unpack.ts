@@ -3,6 +3,8 @@
 // decompressor jumps when it is done, and the ELF wrapper QEMU's MIPS loader takes. Bytes in, bytes or
 // a reason out; never throws on garbage. Decompressing the payload is the fixtures' job (xz).
 
+import { type ElfBinary, elfToBinary } from "./elf.ts";
+
 /** The .xz stream header magic (xz file format 1.0.4, section 2.1.1.1). */
 const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
@@ -20,32 +22,11 @@ export function xzStreamOffsets(bytes: Uint8Array): number[] {
   return found;
 }
 
-/** The fields of an ELF32 header that the wrapper copies or checks. */
-interface Elf32Info {
-  littleEndian: boolean;
-  machine: number;
-  flags: number;
-  /** [file offset, size, virtual address] of each PT_LOAD with file bytes. */
-  loads: Array<[number, number, number]>;
-}
-
-function readElf32(bytes: Uint8Array): Elf32Info | string {
-  if (bytes.length < 52 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) return "not an ELF file";
-  if (bytes[4] !== 1) return "not a 32-bit ELF file (only 32-bit MIPS kernels are unpacked)";
-  const le = bytes[5] === 1;
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const phoff = v.getUint32(28, le);
-  const phentsize = v.getUint16(42, le);
-  const phnum = v.getUint16(44, le);
-  if (phentsize < 32 || phoff + phnum * phentsize > bytes.length) return "program headers run past the end of the file";
-  const loads: Array<[number, number, number]> = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (v.getUint32(o, le) !== 1) continue;
-    const [off, vaddr, filesz] = [v.getUint32(o + 4, le), v.getUint32(o + 8, le), v.getUint32(o + 16, le)];
-    if (filesz > 0 && off + filesz <= bytes.length) loads.push([off, filesz, vaddr]);
-  }
-  return { littleEndian: le, machine: v.getUint16(18, le), flags: v.getUint32(36, le), loads };
+/** A 32-bit ELF as elfToBinary reads it, or why not: the wrapper writes only ELF32. */
+function readElf32(bytes: Uint8Array): ElfBinary | string {
+  const elf = elfToBinary(bytes);
+  if (typeof elf === "string") return elf;
+  return elf.bits === 32 ? elf : "not a 32-bit ELF file (only 32-bit MIPS kernels are unpacked)";
 }
 
 const EM_MIPS = 8;
@@ -60,14 +41,15 @@ export function mipsZbootEntry(zboot: Uint8Array): number | string {
   const elf = readElf32(zboot);
   if (typeof elf === "string") return elf;
   if (elf.machine !== EM_MIPS) return `not a MIPS ELF file (e_machine ${elf.machine})`;
-  const v = new DataView(zboot.buffer, zboot.byteOffset, zboot.byteLength);
+  // The code as loaded: instructions sit at word-aligned addresses, and the load address is aligned.
+  const code = elf.binary;
+  const v = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  const le = !elf.bigEndian;
   const found = new Set<number>();
-  for (const [off, size] of elf.loads) {
-    for (let o = off; o + 12 <= off + size; o += 4) {
-      const [a, b, c] = [v.getUint32(o, elf.littleEndian), v.getUint32(o + 4, elf.littleEndian), v.getUint32(o + 8, elf.littleEndian)];
-      // lui $25, imm = 0x3c19imm; ori $25, $25, imm = 0x3739imm; jalr $25 = 0x0320f809.
-      if (a >>> 16 === 0x3c19 && b >>> 16 === 0x3739 && c === 0x0320f809) found.add((((a & 0xffff) << 16) | (b & 0xffff)) >>> 0);
-    }
+  for (let o = 0; o + 12 <= code.length; o += 4) {
+    const [a, b, c] = [v.getUint32(o, le), v.getUint32(o + 4, le), v.getUint32(o + 8, le)];
+    // lui $25, imm = 0x3c19imm; ori $25, $25, imm = 0x3739imm; jalr $25 = 0x0320f809.
+    if (a >>> 16 === 0x3c19 && b >>> 16 === 0x3739 && c === 0x0320f809) found.add((((a & 0xffff) << 16) | (b & 0xffff)) >>> 0);
   }
   if (found.size !== 1) return found.size === 0 ? "no `li t9, KERNEL_ENTRY; jalr t9` in the decompressor" : `${found.size} different kernel entry jumps in the decompressor`;
   return [...found][0]!;
@@ -97,7 +79,7 @@ export function unpackedKernelElf(o: UnpackedElfOptions): Uint8Array | string {
   const dataOffset = 0x1000;
   const out = new Uint8Array(dataOffset + o.data.length);
   const v = new DataView(out.buffer);
-  const le = src.littleEndian;
+  const le = !src.bigEndian;
   out.set([0x7f, 0x45, 0x4c, 0x46, 1, le ? 1 : 2, 1], 0);
   v.setUint16(16, 2, le); // ET_EXEC
   v.setUint16(18, src.machine, le);

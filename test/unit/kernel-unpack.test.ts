@@ -49,6 +49,27 @@ test("kernel-unpack: virt-arm64's Image is booted as shipped", async () => {
   assert.equal(await fixtures.directBootKernel(target), (await fixtures.kernel(target)).image);
 });
 
+/** The same as mipsElf, as ELF64: a well-formed file the unpacker must still refuse. */
+function mips64Elf(code: number[]): Uint8Array {
+  const out = new Uint8Array(0x100 + code.length * 4);
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  v.setUint16(16, 2, true);
+  v.setUint16(18, 8, true);
+  v.setBigUint64(24, 0x80001000n, true);
+  v.setBigUint64(32, 64n, true); // e_phoff
+  v.setUint16(54, 56, true); // e_phentsize
+  v.setUint16(56, 1, true); // e_phnum
+  v.setUint32(64, 1, true); // PT_LOAD
+  v.setBigUint64(72, 0x100n, true); // p_offset
+  v.setBigUint64(80, 0x80001000n, true); // p_vaddr
+  v.setBigUint64(88, 0x80001000n, true); // p_paddr
+  v.setBigUint64(96, BigInt(code.length * 4), true); // p_filesz
+  v.setBigUint64(104, BigInt(code.length * 4), true); // p_memsz
+  code.forEach((w, i) => v.setUint32(0x100 + i * 4, w, true));
+  return out;
+}
+
 /** A little-endian MIPS ELF32 with one PT_LOAD of `code` words at 0x80001000. */
 function mipsElf(code: number[]): Uint8Array {
   const out = new Uint8Array(0x100 + code.length * 4);
@@ -76,7 +97,9 @@ test("kernel-unpack: the entry is found only as `lui t9; ori t9; jalr t9`, once;
   // lui + addiu (PTR_LA of decompress_kernel) is not the kernel's entry.
   assert.match(mipsZbootEntry(mipsElf([0x3c19810f, 0x27391184, 0x0320f809])) as string, /no `li t9/);
   assert.match(mipsZbootEntry(mipsElf([...jump(0x80b1, 0x74bc), ...jump(0x80c0, 0)])) as string, /2 different/);
-  assert.match(mipsZbootEntry(new Uint8Array(10)) as string, /not an ELF/);
+  assert.match(mipsZbootEntry(new Uint8Array(10)) as string, /too short for an ELF/);
+  assert.match(mipsZbootEntry(new Uint8Array(100)) as string, /not an ELF file/);
+  assert.match(mipsZbootEntry(mips64Elf(jump(0x80b1, 0x74bc))) as string, /not a 32-bit ELF/);
   const arm = mipsElf(jump(0x80b1, 0x74bc));
   arm[18] = 40;
   assert.match(mipsZbootEntry(arm) as string, /not a MIPS/);
@@ -84,7 +107,7 @@ test("kernel-unpack: the entry is found only as `lui t9; ori t9; jalr t9`, once;
   new DataView(cut.buffer).setUint16(44, 200, true);
   assert.match(mipsZbootEntry(cut) as string, /past the end/);
 
-  const from = mipsElf([]);
+  const from = mipsElf([0]);
   const data = new Uint8Array(0x2000).fill(7);
   assert.match(unpackedKernelElf({ from, data, loadAddress: 0x80100000, entry: 0x80102000 }) as string, /not inside/);
   const ok = elfToBinary(unpackedKernelElf({ from, data, loadAddress: 0x80100000, entry: 0x80101ffc }) as Uint8Array);
