@@ -17,6 +17,8 @@ export class ConsoleFeed {
   readonly name = "con0";
   readonly stream: ExpectStream;
   readonly typed: string[] = [];
+  /** The transcript's notes (what a driver typed with the echo off) have no file here. */
+  readonly transcript = { note: (_text: string): void => {} };
   #decoder = new TextDecoder("utf-8");
   #chunks = 0;
 

@@ -155,6 +155,8 @@ export async function attachTerminal(board: Board, lan: LabLan | undefined, io: 
   input.on("data", onData);
   input.resume();
   say(`attached to ${board.name}'s console — Ctrl-] for the bench prompt (help, usb, cable, fault, reset, quit)`);
+  const todo = board.handOverConsole();
+  if (todo) say(todo);
   // A fresh prompt from whatever is on the port (a shell, U-Boot), so the person sees where they are.
   board.console.sendBytes(new Uint8Array([0x0d]));
   try {

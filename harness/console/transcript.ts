@@ -14,6 +14,7 @@ export class Transcript {
   #partial = "";
   #recent: { atMs: number; text: string }[] = [];
   #lines = 0;
+  #cutShort = false;
 
   constructor(path: string, t0 = performance.now()) {
     this.path = path;
@@ -40,14 +41,25 @@ export class Transcript {
   }
 
   write(text: string): void {
+    // The line a note cut short has been written already: its own end is not a second, empty line.
+    if (this.#cutShort && text.startsWith("\n")) text = text.slice(1);
+    this.#cutShort = false;
     const parts = (this.#partial + text).split("\n");
     this.#partial = parts.pop()!;
     for (const l of parts) this.#line(l);
   }
 
-  /** A line of the harness's own, marked so it is never mistaken for console output. */
+  /** A line of the harness's own, marked so it is never mistaken for console output (each line of it, if several). */
   note(text: string): void {
-    this.#out.write(this.#stamp() + "## bootlab: " + text + "\n");
+    // A note goes after what the machine has printed so far, so a line still being printed (a prompt) is
+    // written out first: what bootlab types then reads after the prompt it was typed at.
+    if (this.#partial) {
+      this.#line(this.#partial);
+      this.#partial = "";
+      this.#cutShort = true;
+    }
+    const stamp = this.#stamp();
+    this.#out.write(text.split("\n").map((l) => stamp + "## bootlab: " + l + "\n").join(""));
   }
 
   close(): Promise<void> {

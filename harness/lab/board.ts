@@ -107,6 +107,14 @@ export class Board {
     return this.console.stream.allowing(names, fn);
   }
 
+  /**
+   * Before a person takes the console: the shell's echo back on (LinuxShell.handOver). Returns what the
+   * person must do themselves, if anything.
+   */
+  handOverConsole(): string | undefined {
+    return this.#shell?.handOver();
+  }
+
   /** Waits for bootlab's init to hand over a shell, then syncs with it. */
   async shell(): Promise<LinuxShell> {
     if (this.#shell) return this.#shell;

@@ -23,6 +23,11 @@ test("smoke: every target boots its Debian kernel to a shell, drives its NIC and
     assert.equal(panic.status, "passed", panic.failure?.report());
     assert.equal(panic.expectedFailureSeen, true);
     assert.match(panic.failure!.context.seen!, /Kernel panic - not syncing: VFS: Unable to mount root fs/);
+    // bootlab types with the tty's echo off once the shell is synced (LinuxShell.sync): busybox sh answers
+    // without echoing any command's framing, and the transcript notes what was typed instead.
+    const con = readFileSync(join(boot.artifacts, `console-${t === "malta-mipsel" ? "ttyS0" : "ttyAMA0"}.log`), "utf8");
+    assert.match(con, /## bootlab: \$ \S/, t);
+    assert.doesNotMatch(con, /printf '\\036BL-\d+c\d+-B/, `${t}: a command's framing was echoed`);
   }
   // The artifact folder of a run shows what happened.
   const art = byKey.get("smoke/boot-to-shell@malta-mipsel")!.artifacts;

@@ -43,6 +43,8 @@ test("console: a board at the terminal through a pty — type, bench prompt (cab
   try {
     await waitFor(/Ctrl-\] for the bench prompt/, "the attach line");
     type("echo typed-$((6*7))\r");
+    // The person sees what they type: bootlab drove the shell with the tty's echo off and turned it back on.
+    await waitFor(/echo typed-\$\(\(6\*7\)\)/, "the typed command echoed");
     await waitFor(/typed-42/, "the typed command's output");
     type("\x1dcable down\r");
     await waitFor(/\[bootlab\] cable pulled/, "the cable pulled");
