@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { projectRoot } from "../../harness/paths.ts";
-import { tempDir } from "../helpers.ts";
+import { secondRuntime, tempDir } from "../helpers.ts";
 
 /**
  * Members (nested properties, accessors) still without a doc comment, outside the target schema's fields
@@ -29,7 +29,9 @@ function files(dir: string): Map<string, string> {
   return out;
 }
 
-test("api docs: docs/api/ is what TypeDoc makes of harness/mod.ts now, with no broken or missing references", () => {
+// A check of the repository's files, not of a runtime: the second runtime would run the same TypeDoc on the
+// same sources (8 s) and could only agree.
+test("api docs: docs/api/ is what TypeDoc makes of harness/mod.ts now, with no broken or missing references", { skip: secondRuntime ? "checked under Node" : false }, () => {
   const d = tempDir();
   try {
     // TypeDoc runs under Node (its CLI is a Node program); under Deno, the node on PATH.
