@@ -2,6 +2,8 @@
 // prints with printf escapes (\036), so the echo of the typed line can never look like the marker;
 // the exit status comes back inside the end marker. Kernel messages that land between the markers
 // (printk lines, "[   12.345678] ...", even mid-line) and terminal queries are removed from the output.
+// Once synced the shell is driven with the tty's echo off (see sync), and what is typed goes into the
+// transcript as a note instead.
 
 import type { SerialConsole } from "./serial-console.ts";
 import { ProductFailure } from "../errors/failures.ts";
@@ -80,8 +82,8 @@ export class LinuxShell {
     return this.#steps.run(step, async () => {
       const id = `${process.pid % 1000}c${++this.#seq}`;
       if (this.#echoOff) this.console.transcript.note(`$ ${command}`);
-      // One compound command: the shell reads (and echoes) every line of it before running any, so no
-      // echo or prompt lands between the markers; a command ending in "&" or spanning lines still works.
+      // One compound command: the shell reads every line of it (and echoes it, where echo is on) before running
+      // any, so no echo or prompt lands between the markers; a command ending in "&" or spanning lines still works.
       this.console.sendLine(`printf '\\036BL-${id}-B\\036\\n'; {\n${command}\n}; printf '\\036BL-${id}-E:%d\\036\\n' $?`);
       this.#inFlight++;
       const m = await this.console.expect(new RegExp(`\\x1eBL-${id}-B\\x1e\\n([\\s\\S]*?)\\x1eBL-${id}-E:(\\d+)\\x1e`), {
