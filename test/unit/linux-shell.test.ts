@@ -71,3 +71,31 @@ test("linux shell: sync turns the tty's echo off; commands are noted in the tran
     dir.remove();
   }
 });
+
+test("linux shell: a kernel message that lands anywhere in the framing, inside a marker or the exit status, is neither a hang nor output", async () => {
+  const dir = tempDir("bootlab-shell-");
+  const { con, say } = fakeConsole(join(dir.path, "con0.log"));
+  const printk = "[    2.065988] nbd0: detected capacity change from 0 to 32768\n";
+  try {
+    const sh = new LinuxShell(con, new Steps(), 2000);
+    const id = process.pid % 1000;
+    const sync = `\x1eBL-${id}s1-SYNC\x1e`;
+    const synced = sh.sync();
+    await tick();
+    say(`~ # ${sync.slice(0, 5)}${printk}${sync.slice(5)}\n~ # `);
+    await synced;
+    // Every place the UART could be between two chunks of the shell's output: before each character of the
+    // begin marker, of the output, of the end marker and of the status (CI once had one between "B\x1e" and "\n").
+    for (let seq = 2, at = 0; ; seq++, at++) {
+      const framed = `\x1eBL-${id}c${seq}-B\x1e\nmips\n\x1eBL-${id}c${seq}-E:17\x1e`;
+      if (at > framed.length) break;
+      const ran = sh.run("uname -m; false 17");
+      await tick();
+      say(`> > ${framed.slice(0, at)}${printk}${framed.slice(at)}\n~ # `);
+      assert.deepEqual(await ran, { status: 17, output: "mips" }, `printk at ${at}: ${JSON.stringify(framed.slice(0, at))}`);
+    }
+  } finally {
+    await con.close();
+    dir.remove();
+  }
+});
