@@ -4,7 +4,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cacheRoot } from "../paths.ts";
+import { cacheRoot, tempSuffix } from "../paths.ts";
 import type { FingerprintInputs } from "./fingerprint.ts";
 
 export interface SnapshotMeta {
@@ -75,7 +75,7 @@ export class SnapshotCache {
   /** A folder to build a new entry in; `commit` moves it into place atomically. */
   staging(key: string): { dir: string; commit: (meta: Omit<SnapshotMeta, "bytes" | "lastUsedAt" | "createdAt">) => SnapshotMeta; abort: () => void } {
     mkdirSync(this.dir, { recursive: true });
-    const dir = join(this.dir, `.staging-${key}-${process.pid}-${Date.now()}`);
+    const dir = join(this.dir, `.staging-${key}-${tempSuffix()}`);
     mkdirSync(dir);
     return {
       dir,
