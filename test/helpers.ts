@@ -40,19 +40,15 @@ export const SECOND_RUNTIME_PAIRS: Record<string, string[]> = {
 type Pair = { scenario: { id: string }; target: string };
 
 /**
- * Libraries the suite runs one pair at a time: every netboot pair has U-Boot busy-polling its NIC, a core at
- * 100 % each, so two at once leave the lab and QEMU's main loops waiting (measured in CI: netboot.test.ts
- * 241 s one at a time, 336 s two at a time).
- */
-const ONE_AT_A_TIME = new Set(["netboot"]);
-
-/**
  * How the suite runs a scenario library: two pairs side by side (a board waiting on the network, the
- * console or a timer leaves a core free), as `bootlab run --jobs 2` does, except ONE_AT_A_TIME; under the
- * second runtime, one target each, or the library's SECOND_RUNTIME_PAIRS.
+ * console or a timer leaves a core free), as `bootlab run --jobs 2` does; under the second runtime, one
+ * target each, or the library's SECOND_RUNTIME_PAIRS. Netboot too: it once ran one pair at a time, since
+ * U-Boot busy-polls its NIC and two such vCPUs starved the lab (CI: 241 s alone, 336 s two at a time);
+ * with the vCPU threads at nice 10 (harness/machine/vcpu-priority.ts), `bootlab run scenarios/netboot
+ * --target all` takes 73 s with --jobs 2 and 116 s with --jobs 1 (27 pairs, all passed, one sitting).
  */
 export function libraryRun(library?: string): { jobs: number; oneTargetEach?: boolean; pick?: <P extends Pair>(pairs: P[]) => P[] } {
-  const jobs = library && ONE_AT_A_TIME.has(library) ? 1 : 2;
+  const jobs = 2;
   if (!secondRuntime) return { jobs };
   const pairs = library ? SECOND_RUNTIME_PAIRS[library] : undefined;
   if (!pairs) return { jobs, oneTargetEach: true };
