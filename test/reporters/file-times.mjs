@@ -1,8 +1,8 @@
-// A node:test reporter that adds up each test file's top-level tests and prints the files slowest first at
-// the end of the run (next to the spec, JUnit and TAP reporters). node:test's own JUnit output has no
-// file names, so the time per file is gathered here from the events, which do.
+// A node:test reporter that adds up each test file's top-level tests and writes them as JSON at the end of
+// the run ([file, { ms, tests, failed }] pairs), next to the spec, JUnit and TAP reporters;
+// scripts/test-suite.mjs prints the table of both parts of the suite from it. node:test's own JUnit output
+// has no file names, so the time per file is gathered here from the events, which do.
 import { relative } from "node:path";
-import { formatTimes } from "./format-times.mjs";
 
 export default async function* fileTimes(source) {
   const files = new Map();
@@ -18,5 +18,5 @@ export default async function* fileTimes(source) {
     if (event.type === "test:fail") f.failed++;
     files.set(name, f);
   }
-  if (files.size) yield formatTimes("Node", files);
+  yield JSON.stringify([...files]) + "\n";
 }
