@@ -1,10 +1,12 @@
 // The expect engine: a text stream from a serial port, and waits on it. Every wait has a step name and a
 // deadline. Bad patterns (panic, Oops, an unexpected reset) are checked on every complete line, always,
-// and fail the pending wait — and every later one — with the line that matched.
+// and fail the pending wait — and every later one — with the line that matched. A line that a kernel message
+// cut in two still matches (kernel-interjections.ts).
 
 import { ProductFailure, ScenarioError, StepTimeout, type BootlabFailure } from "../errors/failures.ts";
 import type { BadPattern } from "./bad-patterns.ts";
 import { callSite } from "../errors/stack.ts";
+import { liftInterjections } from "./kernel-interjections.ts";
 
 /** Text to wait for: a string matches itself anywhere, a RegExp as written. */
 export type Pattern = string | RegExp;
@@ -197,31 +199,48 @@ export class ExpectStream {
     }
   }
 
-  /** Matches the pending wait against the buffer (optionally only up to `limit`); returns the length consumed, or -1. */
+  /**
+   * Matches the pending wait against the buffer (optionally only up to `limit`); returns the length consumed, or
+   * -1. Where a kernel message cut into a line, the line is also looked for as the program wrote it
+   * (kernel-interjections.ts); the earlier match wins, the lifted lines stay in `before`.
+   */
   #tryMatch(limit = this.#buffer.length): number {
     const p = this.#pending;
     if (!p) return -1;
     const hay = limit === this.#buffer.length ? this.#buffer : this.#buffer.slice(0, limit);
-    let best: { index: number; m: RegExpExecArray } | undefined;
-    p.patterns.forEach((re, index) => {
-      const m = re.exec(hay);
-      if (m && (!best || m.index < best.m.index)) best = { index, m };
-    });
+    let best = firstMatch(p.patterns, hay, (i) => i);
+    const lifted = liftInterjections(hay);
+    if (lifted) {
+      const other = firstMatch(p.patterns, lifted.text, (i, edge) => lifted.toReceived(i, edge));
+      if (other && (!best || other.start < best.start)) best = other;
+    }
     if (!best) return -1;
-    const end = best.m.index + best.m[0].length;
     const match: Match = {
       index: best.index,
       text: best.m[0],
       groups: best.m.slice(1).map((g) => g ?? ""),
-      before: this.#buffer.slice(0, best.m.index),
+      before: this.#buffer.slice(0, best.start),
     };
-    this.#buffer = this.#buffer.slice(end);
-    this.#scanned = Math.max(0, this.#scanned - end);
+    this.#buffer = this.#buffer.slice(best.end);
+    this.#scanned = Math.max(0, this.#scanned - best.end);
     this.#pending = undefined;
     clearTimeout(p.timer);
     p.resolve(match);
-    return end;
+    return best.end;
   }
+}
+
+/** The earliest match of any pattern in `text`, with its start and end in the buffer (`toBuffer`). */
+function firstMatch(patterns: RegExp[], text: string, toBuffer: (i: number, edge: "start" | "end") => number):
+  { index: number; m: RegExpExecArray; start: number; end: number } | undefined {
+  let best: { index: number; m: RegExpExecArray } | undefined;
+  patterns.forEach((re, index) => {
+    const m = re.exec(text);
+    if (m && (!best || m.index < best.m.index)) best = { index, m };
+  });
+  if (!best) return undefined;
+  const { index, m } = best;
+  return { index, m, start: toBuffer(m.index, "start"), end: toBuffer(m.index + m[0].length, "end") };
 }
 
 function describePatterns(ps: RegExp[]): string {

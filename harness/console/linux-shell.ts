@@ -1,9 +1,9 @@
 // Drives a busybox/POSIX shell on a serial console. Each command is framed by markers that the shell
 // prints with printf escapes (\036), so the echo of the typed line can never look like the marker;
 // the exit status comes back inside the end marker. Kernel messages (printk lines, "[   12.345678] ...")
-// land wherever the UART is between two chunks of the shell's output: inside the output, even mid-line,
-// and inside a marker itself, so the markers are matched with printk lines allowed between any two of their
-// characters, and printk lines and terminal queries are removed from the output.
+// land wherever the UART is between two chunks of the shell's output: inside the output, even mid-line, and
+// inside a marker itself (the expect engine matches a marker a printk line cut in two, see
+// kernel-interjections.ts); printk lines and terminal queries are removed from the output.
 // Once synced the shell is driven with the tty's echo off (see sync), and what is typed goes into the
 // transcript as a note instead.
 
@@ -32,24 +32,8 @@ export interface RunOptions {
   allow?: string[];
 }
 
-/** A kernel console line, as the regex source every marker and the cleaning share. */
-const PRINTK = String.raw`\[ *\d+\.\d{6}\] [^\n]*\n`;
-const PRINTK_LINE = new RegExp(PRINTK, "g");
+const PRINTK_LINE = /\[ *\d+\.\d{6}\] [^\n]*\n/g;
 const CSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
-
-/**
- * The regex source of a marker's text with any number of printk lines allowed between its characters: the
- * kernel writes to the UART between the tty's transmit chunks, so a message can split a marker anywhere (CI
- * once saw `\x1eBL-…-B\x1e` and its newline split by "nbd0: detected capacity change", and waited 120 s).
- */
-export function markerSource(text: string): string {
-  return [...text].map((c) => c.replace(/[\\^$.*+?()[\]{}|\/-]/g, "\\$&")).join(`(?:${PRINTK})*`);
-}
-
-/** The exit status from the end marker's digits, which a printk line may have split. */
-function statusOf(digits: string): number {
-  return Number(digits.replace(PRINTK_LINE, ""));
-}
 
 /** Cleans the text between two markers into what the command printed. */
 export function cleanOutput(raw: string): string {
@@ -88,7 +72,7 @@ export class LinuxShell {
       // from the kernel's line discipline instead (2-3 ms per command, measured on all three targets). What
       // we type is noted in the transcript instead. Without stty, echo stays on and commands are only slower.
       this.console.sendLine(`stty -echo 2>/dev/null; printf '\\036BL-${id}-SYNC\\036\\n'`);
-      await this.console.expect(new RegExp(markerSource(`\x1eBL-${id}-SYNC\x1e`)), { step, timeoutMs });
+      await this.console.expect(`\x1eBL-${id}-SYNC\x1e`, { step, timeoutMs });
       this.#echoOff = true;
       this.#inFlight = 0;
     });
@@ -104,16 +88,13 @@ export class LinuxShell {
       // any, so no echo or prompt lands between the markers; a command ending in "&" or spanning lines still works.
       this.console.sendLine(`printf '\\036BL-${id}-B\\036\\n'; {\n${command}\n}; printf '\\036BL-${id}-E:%d\\036\\n' $?`);
       this.#inFlight++;
-      const begin = markerSource(`\x1eBL-${id}-B\x1e\n`);
-      const end = markerSource(`\x1eBL-${id}-E:`);
-      const status = `(?:${PRINTK})*(\\d(?:(?:${PRINTK})*\\d)*)(?:${PRINTK})*\\x1e`;
-      const m = await this.console.expect(new RegExp(`${begin}([\\s\\S]*?)${end}${status}`), {
+      const m = await this.console.expect(new RegExp(`\\x1eBL-${id}-B\\x1e\\n([\\s\\S]*?)\\x1eBL-${id}-E:(\\d+)\\x1e`), {
         step,
         timeoutMs: opts.timeoutMs ?? this.#defaultTimeoutMs,
         allow: opts.allow,
       });
       this.#inFlight--;
-      return { status: statusOf(m.groups[1]!), output: cleanOutput(m.groups[0]!) };
+      return { status: Number(m.groups[1]), output: cleanOutput(m.groups[0]!) };
     });
   }
 

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { ExpectStream, wholeLine } from "../../harness/console/expect.ts";
+import { liftInterjections } from "../../harness/console/kernel-interjections.ts";
 import { linuxBadPatterns } from "../../harness/console/bad-patterns.ts";
 import { ProductFailure, StepTimeout } from "../../harness/errors/failures.ts";
 
@@ -111,4 +112,51 @@ test("expect: a whole-line pattern waits for the end of the line a chunk cut in 
   const m = await p;
   assert.equal(m.index, 1);
   assert.equal(m.text.trim(), "preinit: USB mount failed: no such device (/dev/sda after 1 s)");
+});
+
+// Real printk lines from a malta usbboot console, cutting into preinit's line as the UART can (the kernel writes
+// between two of the tty's transmit chunks).
+const USB_PRINTK = "[    0.793949] usb 2-1: new SuperSpeed USB device number 2 using xhci_hcd\n" +
+  "[    0.824653] usb-storage 2-1:1.0: USB Mass Storage device detected\n";
+
+test("expect: a line that kernel messages cut in two still matches as the program wrote it; the messages stay in the received text", async () => {
+  const s = new ExpectStream("con0");
+  s.push("boot script: started\npreinit: running bo");
+  s.push(USB_PRINTK);
+  s.push("ot script from usb\nnext\n");
+  const m = await s.expect(/preinit: running boot script from (\w+)\n/, { step: "the branch", timeoutMs: 1000 });
+  assert.equal(m.text, "preinit: running boot script from usb\n");
+  assert.deepEqual(m.groups, ["usb"]);
+  assert.equal(m.before, "boot script: started\n");
+  assert.equal((await s.expect("next", { step: "after it", timeoutMs: 1000 })).before, "", "consumed up to the line's end as received");
+
+  // The kernel's own lines match as received.
+  const k = new ExpectStream("con0");
+  k.push(`preinit: running bo${USB_PRINTK}ot script from usb\n`);
+  const usb = await k.expect(/usb-storage [^\n]*detected/, { step: "the stick", timeoutMs: 1000 });
+  assert.equal(usb.before, "preinit: running bo[    0.793949] usb 2-1: new SuperSpeed USB device number 2 using xhci_hcd\n[    0.824653] ");
+});
+
+test("expect: the earlier of the received and the lifted match wins; printk lines at a line's start are not lifted", async () => {
+  const s = new ExpectStream("con0");
+  s.push(`ab${USB_PRINTK}cd\nabcd\n`);
+  const m = await s.expect("abcd", { step: "first abcd", timeoutMs: 1000 });
+  assert.equal(m.before, "", "the cut line comes first");
+  assert.equal((await s.expect("abcd", { step: "second abcd", timeoutMs: 1000 })).before, "\n");
+
+  // dmesg's output is lines of its own: a wait across two of them does not join them.
+  const d = new ExpectStream("con0");
+  d.push(`$ dmesg\n${USB_PRINTK}$ `);
+  await assert.rejects(d.expect("xhci_hcdusb-storage", { step: "joined", timeoutMs: 50 }), StepTimeout);
+});
+
+test("kernel interjections: places in the lifted text map back to the received text; the lifted run belongs before a start, after an end", () => {
+  assert.equal(liftInterjections("no kernel here\n[    1.000000] at a line's start\n"), undefined);
+  const received = `ab${USB_PRINTK}cd\n`;
+  const l = liftInterjections(received)!;
+  assert.equal(l.text, "abcd\n");
+  assert.equal(l.toReceived(0, "start"), 0);
+  assert.equal(l.toReceived(2, "start"), 2 + USB_PRINTK.length, "a match starting at c starts after the kernel's lines");
+  assert.equal(l.toReceived(2, "end"), 2, "a match ending at b ends before them");
+  assert.equal(l.toReceived(5, "end"), received.length);
 });
