@@ -1,12 +1,12 @@
 // The expect engine: a text stream from a serial port, and waits on it. Every wait has a step name and a
 // deadline. Bad patterns (panic, Oops, an unexpected reset) are checked on every complete line, always,
 // and fail the pending wait — and every later one — with the line that matched. A line that a kernel message
-// cut in two still matches (kernel-interjections.ts).
+// cut in two still matches, and the kernel's message is checked as a line of its own (kernel-interjections.ts).
 
 import { ProductFailure, ScenarioError, StepTimeout, type BootlabFailure } from "../errors/failures.ts";
 import type { BadPattern } from "./bad-patterns.ts";
 import { callSite } from "../errors/stack.ts";
-import { liftInterjections } from "./kernel-interjections.ts";
+import { linePieces, liftInterjections } from "./kernel-interjections.ts";
 
 /** Text to wait for: a string matches itself anywhere, a RegExp as written. */
 export type Pattern = string | RegExp;
@@ -178,10 +178,11 @@ export class ExpectStream {
         nl = this.#buffer.length;
       }
       const line = this.#buffer.slice(this.#scanned, nl);
+      const pieces = linePieces(line);
       let lineEnd = Math.min(nl + 1, this.#buffer.length);
       for (const b of this.#bad) {
-        const m = b.pattern.exec(line);
-        if (!m) continue;
+        const hit = firstExec(b.pattern, pieces);
+        if (!hit) continue;
         const count = (this.#badCounts.get(b.name) ?? 0) + 1;
         this.#badCounts.set(b.name, count);
         if (count <= (b.allowedTimes ?? 0) || this.#isAllowed(b.name)) continue;
@@ -192,7 +193,7 @@ export class ExpectStream {
           break;
         }
         this.#scanned = lineEnd;
-        this.fail(new ProductFailure(`${b.name} on ${this.name}: ${m[0].trim()}`, { seen: line.trim() }));
+        this.fail(new ProductFailure(`${b.name} on ${this.name}: ${hit.m[0].trim()}`, { seen: hit.piece.trim() }));
         return;
       }
       this.#scanned = lineEnd;
@@ -241,6 +242,15 @@ function firstMatch(patterns: RegExp[], text: string, toBuffer: (i: number, edge
   if (!best) return undefined;
   const { index, m } = best;
   return { index, m, start: toBuffer(m.index, "start"), end: toBuffer(m.index + m[0].length, "end") };
+}
+
+/** The first of a line's pieces (linePieces) that `re` matches, and the match. */
+function firstExec(re: RegExp, pieces: string[]): { m: RegExpExecArray; piece: string } | undefined {
+  for (const piece of pieces) {
+    const m = re.exec(piece);
+    if (m) return { m, piece };
+  }
+  return undefined;
 }
 
 function describePatterns(ps: RegExp[]): string {

@@ -9,6 +9,18 @@ const PRINTK_START = /\[ *\d+\.\d{6}\] /g;
 /** One printk line, or several in a row, from a printk line's start. */
 const PRINTK_RUN = /(?:\[ *\d+\.\d{6}\] [^\n]*\n)+/y;
 
+/** Where a printk line starts after a line's first character. */
+const MID_LINE_PRINTK = /(?<=.)(?=\[ *\d+\.\d{6}\] )/;
+
+/**
+ * One received line in the pieces that start where a printk line cut into it: the line alone when none did.
+ * For the checks anchored on a line's start (an Oops, the kernel's banner after a reset): the kernel's line
+ * counts wherever the program's line was when it came.
+ */
+export function linePieces(line: string): string[] {
+  return line.includes("] ") ? line.split(MID_LINE_PRINTK) : [line];
+}
+
 /** Text with the interjections lifted out, and the way back to the text as received. */
 export interface Lifted {
   /** The text without the printk lines that cut into other lines. */

@@ -160,3 +160,20 @@ test("kernel interjections: places in the lifted text map back to the received t
   assert.equal(l.toReceived(2, "end"), 2, "a match ending at b ends before them");
   assert.equal(l.toReceived(5, "end"), received.length);
 });
+
+test("expect: an Oops or a reset banner that cut into a program's line is still caught, and quoted alone", async () => {
+  const s = new ExpectStream("con0", linuxBadPatterns());
+  const p = s.expect("never", { step: "wait", timeoutMs: 1000 });
+  s.push("[    0.000000] Linux version 6.1.0 (debian)\n");
+  s.push("preinit: mounting the st[    3.100000] Unable to handle kernel NULL pointer dereference at virtual address 00000000\nick\n");
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ProductFailure);
+    assert.match(e.message, /^oops on con0: \[    3\.100000\] Unable to handle kernel NULL pointer/);
+    assert.match(e.context.seen!, /^\[    3\.100000\] Unable to handle/);
+    return true;
+  });
+  const r = new ExpectStream("con0", linuxBadPatterns());
+  const q = r.expect("never", { step: "wait", timeoutMs: 1000 });
+  r.push("[    0.000000] Linux version 6.1.0 (debian)\nboot script: kexec into the custom ke[    0.000000] Linux version 6.1.0 (debian)\nrnel\n");
+  await assert.rejects(q, (e: unknown) => e instanceof ProductFailure && /^kernel-reset on con0/.test(e.message));
+});
