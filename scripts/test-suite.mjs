@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Runs the test suite under one runtime, in two parts: first every file that can share the machine, side by
-// side (as many at a time as there are cores), then the files of test/schedule.mjs's ALONE, one at a time. Both parts
-// always run; the exit status is 1 if either failed. Then the time per test file, slowest first.
-// Usage: node scripts/test-suite.mjs node|deno
+// side (as many at a time as there are cores), then the files of test/schedule.mjs's ALONE, one at a time.
+// Both parts always run; the exit status is 1 if either failed. Then the time per test file, slowest first.
+// Usage: node scripts/test-suite.mjs node|deno [test files…]   (npm run test:node -- test/unit/expect.test.ts)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ALONE } from "../test/schedule.mjs";
 import { formatTimes } from "../test/reporters/format-times.mjs";
@@ -15,14 +15,22 @@ import { junitFileTimes } from "./test-times.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const runtime = process.argv[2];
 if (runtime !== "node" && runtime !== "deno") {
-  console.error("usage: node scripts/test-suite.mjs node|deno");
+  console.error("usage: node scripts/test-suite.mjs node|deno [test files…]");
   process.exit(2);
 }
 
-const files = ["test/unit", "test/integration"].flatMap((d) =>
+const all = ["test/unit", "test/integration"].flatMap((d) =>
   readdirSync(join(root, d)).filter((f) => f.endsWith(".test.ts")).sort().map((f) => `${d}/${f}`));
+const asked = process.argv.slice(3).map((f) => relative(root, resolve(f)));
+for (const f of asked) {
+  if (!all.includes(f)) {
+    console.error(`${f} is not a test file (test/unit/*.test.ts or test/integration/*.test.ts)`);
+    process.exit(2);
+  }
+}
+const files = asked.length ? all.filter((f) => asked.includes(f)) : all;
 for (const f of ALONE.keys()) {
-  if (!files.includes(f)) {
+  if (!all.includes(f)) {
     console.error(`test/schedule.mjs: ALONE names ${f}, which is not a test file`);
     process.exit(2);
   }
@@ -31,7 +39,7 @@ const side = Math.max(1, availableParallelism());
 const parts = [
   { name: "side-by-side", files: files.filter((f) => !ALONE.has(f)), concurrency: side },
   { name: "alone", files: files.filter((f) => ALONE.has(f)), concurrency: 1 },
-];
+].filter((p) => p.files.length);
 
 mkdirSync(join(root, "out"), { recursive: true });
 let failed = false;

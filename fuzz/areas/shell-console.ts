@@ -1,7 +1,7 @@
 // The Linux shell driver (harness/console/linux-shell.ts) on console bytes: a Debian malta kernel's boot log
 // (the real one, up to its panic), then busybox's echo of the driver's framed commands and their output with
-// printk lines and terminal queries between the markers, mutated. Steps may end as product failures, time-outs
-// or the console ending; never with an exception of the driver's own.
+// printk lines and terminal queries between the markers and inside one, mutated. Steps may end as product
+// failures, time-outs or the console ending; never with an exception of the driver's own.
 
 import type { Area } from "../area.ts";
 import { dataFile } from "../captures.ts";
@@ -36,7 +36,8 @@ export function shellConsoleArea(): Area {
   const session = beforePanic + "Please press Enter to activate this console.\n\n~ # \n~ # printf '\\036BL-127s1-SYNC\\036\\n'\n\x1eBL-127s1-SYNC\x1e\n" +
     framed("c2", "uname -m", "mips\n", 0) +
     framed("c3", "cat /proc/cmdline", "console=ttyS0 pa[   14.102030] pcnet32 0000:00:0b.0 eth0: link up\nnic=1 rdinit=/init\n", 0) +
-    framed("c4", "false", "", 1) +
+    // As CI once saw: a printk line between the begin marker and its newline.
+    framed("c4", "false", "", 1).replace("c4-B\x1e\n", "c4-B\x1e[    2.065988] nbd0: detected capacity change from 0 to 32768\n\n") +
     framed("c5", "dmesg | tail -2", "[    1.000000] Oops: unaligned access\n\x1b[6nok\n", 0) +
     framed("c6", "ls /nonexistent", "ls: /nonexistent: No such file or directory\n", 1) +
     "~ # \n~ # printf '\\036BL-127s7-SYNC\\036\\n'\n\x1eBL-127s7-SYNC\x1e\n~ # ";
