@@ -32,7 +32,6 @@ export const SECOND_RUNTIME_PAIRS: Record<string, string[]> = {
   ],
   "flash-recovery": [
     "flash-recovery/recover-bricked@malta-mipsel", // seed 001 whole: backup, clone, patch, write, boot
-    "flash-recovery/power-cut-mid-write@virt-arm64", // a power cut and the backup
     "flash-recovery/clone-without-factory@virt-arm64", // two boards, the switch's duplicate-MAC report
   ],
 };

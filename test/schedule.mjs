@@ -4,15 +4,17 @@
 // on a guest leaves its core to another. test/unit/test-schedule.test.ts checks the two rules below against the
 // files' sources.
 
-/** A library file runs its scenario × target pairs two at a time itself (libraryRun, test/helpers.ts). */
+/**
+ * A library file runs its scenario × target pairs two at a time itself (libraryRun, test/helpers.ts). The
+ * smallest (scenarios/smoke in boot.test.ts, board-flash.test.ts: six and three short pairs) run theirs one at
+ * a time instead and share the machine: 31 s alone under Node, less side by side.
+ */
 const LIBRARY = "runs a scenario library, two pairs at a time";
 /** Deno's parallel test files are worker threads of one process, so they share process.env. */
 const ENVIRONMENT = "changes the process's environment, which Deno's parallel test files share";
 
 /** @type {ReadonlyMap<string, string>} test file (from the project's root) → why it runs alone */
 export const ALONE = new Map([
-  ["test/integration/board-flash.test.ts", LIBRARY],
-  ["test/integration/boot.test.ts", LIBRARY],
   ["test/integration/factory-flash.test.ts", LIBRARY],
   ["test/integration/flash-recovery.test.ts", LIBRARY],
   ["test/integration/lan.test.ts", LIBRARY],

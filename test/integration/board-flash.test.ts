@@ -7,12 +7,13 @@ import { join } from "node:path";
 import { runScenarios } from "../../harness/scenario/runner.ts";
 import { ProductFailure } from "../../harness/errors/failures.ts";
 import { projectRoot } from "../../harness/paths.ts";
-import { libraryRun, qemuProcesses, tempDir } from "../helpers.ts";
+import { qemuProcesses, tempDir } from "../helpers.ts";
 
 test("board flash: every target starts U-Boot from its own flash, stays dead on a half-written one, and keeps the flash across boots", async () => {
   const out = tempDir("bootlab-flash-it-");
   try {
-    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/flash-recovery/board-flash.ts")], targets: "all", outDir: out.path, jobs: libraryRun().jobs });
+    // One pair at a time: this file shares the machine with another test file (test/schedule.mjs).
+    const results = await runScenarios({ paths: [join(projectRoot, "scenarios/flash-recovery/board-flash.ts")], targets: "all", outDir: out.path, jobs: 1 });
     assert.equal(results.length, 3);
     for (const r of results) {
       assert.equal(r.status, "passed", r.failure?.report());
