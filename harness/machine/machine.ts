@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Target } from "../targets/catalogue.ts";
@@ -89,8 +89,18 @@ export class Machine {
     });
   }
 
+  /** The watchdog shell's process id (watchdog.sh, which runs QEMU as its child); see qemuPid. */
   get pid(): number | undefined {
     return this.#child.pid;
+  }
+
+  /** QEMU's own process id: the thread group of its first vCPU thread. */
+  async qemuPid(): Promise<number> {
+    const cpus = await this.command<{ "thread-id"?: number }[]>("query-cpus-fast");
+    const tid = cpus.find((c) => c["thread-id"])?.["thread-id"];
+    const tgid = tid ? readFileSync(`/proc/${tid}/status`, "utf8").match(/^Tgid:\s+(\d+)/m)?.[1] : undefined;
+    if (!tgid) throw new InfrastructureError(`QEMU for ${this.name}: no vCPU thread to find its process by`);
+    return Number(tgid);
   }
 
   get running(): boolean {

@@ -22,4 +22,11 @@ while kill -0 "$qemu" 2>/dev/null; do
   wait "$qemu"
   status=$?
 done
+# QEMU killed by a signal (the OOM killer's SIGKILL, a crash's SIGSEGV): die of the same signal, so the
+# harness sees the signal rather than the shell's 128+N exit status. No core file of this shell.
+if [ "$status" -gt 128 ] && [ "$status" -lt 160 ]; then
+  trap - TERM INT HUP
+  ulimit -c 0
+  kill -s "$(kill -l "$status")" $$
+fi
 exit "$status"

@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getPriority } from "node:os";
-import { readFileSync } from "node:fs";
 import { Machine } from "../../harness/machine/machine.ts";
 import { VCPU_NICE } from "../../harness/machine/vcpu-priority.ts";
 import { Owner } from "../../harness/lifecycle/owner.ts";
@@ -23,7 +22,7 @@ for (const target of loadCatalogue().values()) {
       const cpus = await machine.command<{ "thread-id": number }[]>("query-cpus-fast");
       assert.ok(cpus.length >= 1);
       for (const c of cpus) assert.equal(getPriority(c["thread-id"]), VCPU_NICE, `vCPU thread ${c["thread-id"]}`);
-      const qemuPid = Number(readFileSync(`/proc/${cpus[0]!["thread-id"]}/status`, "utf8").match(/^Tgid:\s+(\d+)/m)![1]);
+      const qemuPid = await machine.qemuPid();
       assert.notEqual(qemuPid, cpus[0]!["thread-id"], "the vCPU is a thread of its own, not QEMU's main thread");
       assert.equal(getPriority(qemuPid), getPriority(process.pid), "QEMU's main loop");
     } finally {

@@ -9,6 +9,7 @@ export default scenario({
 }, async ({ lab, target, fixtures }) => {
   const board = await lab.boot(target, { firmware: await fixtures.uboot(), lan: false });
   await board.uboot();
-  process.kill(board.machine.pid!, "SIGKILL");
+  // QEMU itself, as the OOM killer picks it (not the watchdog shell around it, board.machine.pid).
+  process.kill(await board.machine.qemuPid(), "SIGKILL");
   await board.expect("a line that will not come", "the guest runs on", { timeoutMs: 30_000 });
 });
