@@ -4,11 +4,11 @@
 // Both parts always run; the exit status is 1 if either failed. Then the time per test file, slowest first.
 // Usage: node scripts/test-suite.mjs node|deno [test files…]   (npm run test:node -- test/unit/expect.test.ts)
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ALONE } from "../test/schedule.mjs";
+import { ALONE, testFiles } from "../test/schedule.mjs";
 import { formatTimes } from "../test/reporters/format-times.mjs";
 import { junitFileTimes } from "./test-times.mjs";
 
@@ -19,8 +19,7 @@ if (runtime !== "node" && runtime !== "deno") {
   process.exit(2);
 }
 
-const all = ["test/unit", "test/integration"].flatMap((d) =>
-  readdirSync(join(root, d)).filter((f) => f.endsWith(".test.ts")).sort().map((f) => `${d}/${f}`));
+const all = testFiles(root);
 const asked = process.argv.slice(3).map((f) => relative(root, resolve(f)));
 for (const f of asked) {
   if (!all.includes(f)) {
@@ -83,7 +82,7 @@ function runDeno(part) {
   const args = ["test", "-A", "--no-check", `--junit-path=out/junit-deno-${part.name}.xml`];
   if (part.concurrency > 1) args.push("--parallel");
   rmSync(join(root, `out/junit-deno-${part.name}.xml`), { force: true });
-  return spawnSync(deno, [...args, ...part.files.map((f) => `./${relative(root, join(root, f))}`)], {
+  return spawnSync(deno, [...args, ...part.files.map((f) => `./${f}`)], {
     cwd: root, stdio: "inherit", env: { ...process.env, DENO_JOBS: String(part.concurrency) },
   });
 }

@@ -13,6 +13,19 @@ const LIBRARY = "runs a scenario library, two pairs at a time";
 /** Deno's parallel test files are worker threads of one process, so they share process.env. */
 const ENVIRONMENT = "changes the process's environment, which Deno's parallel test files share";
 
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Every test file of the suite, from the project's root, in order: test/unit, then test/integration.
+ * @param {string} root the project's root
+ * @returns {string[]}
+ */
+export function testFiles(root) {
+  return ["test/unit", "test/integration"].flatMap((d) =>
+    readdirSync(join(root, d)).filter((f) => f.endsWith(".test.ts")).sort().map((f) => `${d}/${f}`));
+}
+
 /** @type {ReadonlyMap<string, string>} test file (from the project's root) → why it runs alone */
 export const ALONE = new Map([
   ["test/integration/factory-flash.test.ts", LIBRARY],

@@ -2,14 +2,13 @@
 // environment runs alone, and every file that runs alone says why in the words of the rule that put it there.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../harness/paths.ts";
-import { ALONE, RUNS_ALONE_BECAUSE } from "../schedule.mjs";
+import { ALONE, RUNS_ALONE_BECAUSE, testFiles } from "../schedule.mjs";
 
 test("test schedule: exactly the files that run a library or change process.env run alone, each with its reasons", () => {
-  const files = ["test/unit", "test/integration"].flatMap((d) =>
-    readdirSync(join(projectRoot, d)).filter((f) => f.endsWith(".test.ts")).map((f) => `${d}/${f}`));
+  const files = testFiles(projectRoot);
   const found = new Map<string, string[]>();
   for (const f of files) {
     // This file names the rules' patterns itself, so it is read without its own source.
